@@ -1,0 +1,24 @@
+// Parsing untrusted JSON text with limits (D14): size, nesting depth and
+// UTF-8 validity are checked by the parser itself, so a hostile input costs
+// at most max_bytes of work and never recurses past max_depth.
+#pragma once
+
+#include <tokenrail/error.hpp>
+
+#include <boost/json/value.hpp>
+
+#include <cstddef>
+#include <string_view>
+
+namespace tokenrail {
+
+struct json_limits {
+  std::size_t max_bytes = 8u << 20;  // 8 MiB
+  std::size_t max_depth = 64;
+};
+
+/// Parses one JSON document. Errors: PAYLOAD_TOO_LARGE, NESTING_TOO_DEEP,
+/// INVALID_UTF8, INVALID_JSON (details carry the byte offset).
+result<boost::json::value> parse_json(std::string_view text, const json_limits& limits = {});
+
+}  // namespace tokenrail

@@ -1,0 +1,112 @@
+// The storage interface (D9): ordered key/value tables under transactions.
+//
+// The engine owns the meaning of keys and values (src/engine/records.*); a
+// backend only has to keep bytes, order keys bytewise, and make a write
+// transaction all-or-nothing. Two backends implement it: memory and LMDB.
+// tests/storage/conformance.cpp is the one generic suite both must pass.
+//
+// Errors: every member may throw tokenrail::failure with a 5xxx code
+// (STORAGE_ERROR, STORE_CORRUPT, STORE_READ_ONLY, STORE_FULL, STORE_BUSY...).
+// The engine turns them into errors as data at the operation boundary.
+#pragma once
+
+#include <tokenrail/detail/function_ref.hpp>
+#include <tokenrail/error.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tokenrail::storage {
+
+/// The record types. Keys within a table sort bytewise (memcmp order).
+enum class table : std::uint8_t {
+  meta,       // store format version, store id, per-store counters
+  workflows,  // workflowHash -> canonical definition (pinned, stored once)
+  sessions,   // sessionId -> session record (event chain head, runs)
+  runs,       // runId -> run record (spec; status projection)
+  nodes,      // runId ‖ nodeSeq -> node record (immutable snapshot)
+  acks,       // runId ‖ nodeSeq ‖ attempt -> recorded advance (request digest, response)
+  events,     // sessionId ‖ index -> event (hash-chained)
+  callbacks,  // callback records (D8)
+  indexes,    // secondary indexes; the first key byte names the index
+};
+inline constexpr std::size_t table_count = 9;
+std::string_view table_name(table t) noexcept;
+
+/// A consistent snapshot. Views returned by get/scan stay valid until the
+/// transaction ends (or, in a write transaction, until that key is written).
+class read_transaction {
+ public:
+  virtual ~read_transaction() = default;
+  virtual std::optional<std::string_view> get(table t, std::string_view key) = 0;
+  /// Visits every key that starts with prefix, ascending (descending when
+  /// reverse). The visitor returns false to stop.
+  virtual void scan(table t, std::string_view prefix,
+                    detail::function_ref<bool(std::string_view key, std::string_view value)> visit,
+                    bool reverse = false) = 0;
+};
+
+/// Sees its own writes. Nothing is visible to others until the body that
+/// received it returns normally and the store commits.
+class write_transaction : public read_transaction {
+ public:
+  virtual void put(table t, std::string_view key, std::string_view value) = 0;
+  virtual void erase(table t, std::string_view key) = 0;
+};
+
+enum class durability : std::uint8_t {
+  durable,  // a returned write is on disk
+  relaxed,  // the last commits may be lost on power failure; never corrupted
+};
+
+/// What a backend can do, so the conformance suite skips what does not apply.
+struct capabilities {
+  bool persistent = false;         // survives close/reopen
+  bool multi_process = false;      // several processes may open one store
+  bool readers_block_writers = false;
+  bool group_commit = false;       // concurrent write() calls may share one commit
+};
+
+struct store_stats {
+  std::uint64_t bytes_used = 0;   // what the store occupies (file size, or bytes held)
+  std::uint64_t entries = 0;      // records across all tables
+};
+
+class store {
+ public:
+  virtual ~store() = default;
+
+  /// Runs body against a read snapshot.
+  virtual void read(detail::function_ref<void(read_transaction&)> body) = 0;
+
+  /// Runs body in a write transaction and commits when it returns normally.
+  /// If body throws, nothing it wrote is kept and the exception propagates.
+  /// A backend may run body more than once (for example after growing a full
+  /// map), so body must derive everything from what it reads through the
+  /// transaction. When write() returns, the commit is as durable as the
+  /// store's durability mode promises.
+  virtual void write(detail::function_ref<void(write_transaction&)> body) = 0;
+
+  virtual capabilities caps() const noexcept = 0;
+  virtual store_stats stats() = 0;
+};
+
+/// The memory backend: tests and ephemeral hosts. Thread-safe.
+std::unique_ptr<store> open_memory_store();
+
+struct lmdb_options {
+  std::string path;                        // a directory; created if missing
+  durability mode = durability::durable;
+  std::uint64_t initial_map_bytes = 64ull << 20;
+  std::uint64_t max_map_bytes = 0;         // 0: grow without a limit
+  bool read_only = false;
+};
+
+/// The LMDB backend (the embedded default). Errors as data: STORE_CORRUPT,
+/// STORE_READ_ONLY, STORE_VERSION_UNSUPPORTED, STORE_BUSY, STORAGE_ERROR.
+result<std::unique_ptr<store>> open_lmdb_store(const lmdb_options& options);
+
+}  // namespace tokenrail::storage
