@@ -1,0 +1,34 @@
+// Canonical JSON: RFC 8785, the JSON Canonicalization Scheme (JCS).
+//
+// The pinning hash of D3 is computed over this form, so it must be exactly
+// the RFC's: object members sorted by the UTF-16 code units of their keys
+// (so a key with a non-BMP character sorts by its surrogates, not by code
+// point), numbers formatted as ECMAScript's Number.prototype.toString does
+// (shortest round-trip digits, exponent form from 1e21 and below 1e-6,
+// -0 as 0), strings with minimal escaping (\" \\ \b \f \n \r \t and other
+// control characters as \u00xx with lowercase hex; everything else is
+// literal UTF-8), no insignificant whitespace.
+//
+// Integers that boost::json stores as int64/uint64 are printed exactly, even
+// beyond 2^53 (RFC 8785 would require them to be doubles; keeping them exact
+// is what a reader of the definition means, and is deterministic).
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <string>
+
+namespace tokenrail::json {
+
+/// Appends the canonical form of `v` to `out`.
+/// Throws tokenrail::failure(INVALID_REQUEST, details {pointer, expected})
+/// if `v` holds a double that is not finite (NaN or ±Infinity: they have no
+/// JSON form). Strings are assumed to be valid UTF-8 (boost::json's parser
+/// guarantees it); invalid bytes are copied as they are.
+/// On failure `out` may hold a partial result.
+void canonicalize_to(std::string& out, const boost::json::value& v);
+
+/// The canonical form of `v`. Same errors as canonicalize_to.
+std::string canonicalize(const boost::json::value& v);
+
+}  // namespace tokenrail::json
