@@ -1,0 +1,114 @@
+// Workflow definitions (D2): compile JSON definitions into immutable
+// programs, and a library of them loaded from directories and memory.
+//
+// Compilation = validation + templateCall expansion + pinning hash (D3):
+//   - a definition that is not valid gets ONE error naming the JSON pointer
+//     of the first bad field and what was expected
+//     (error::at(WORKFLOW_INVALID, "/steps/2/loop/maxIterations", "a positive integer"));
+//   - unknown fields are kept in the definition, ignored, and listed as
+//     warnings with their pointers;
+//   - every templateCall is expanded in place: the calling step is replaced by
+//     the routine's steps, whose ids become "<callerId>.<routineStepId>"
+//     (separator "."), single-brace {arg} in the routine's strings is filled
+//     from templateCall.args, double-brace {{var}} stays for run time.
+//   - workflow_hash is computed over the expanded definition, so compiling
+//     compiled::definition again (with no routines) gives the same hash.
+#pragma once
+
+#include <tokenrail/error.hpp>
+
+#include <boost/json/value.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tokenrail::workflow {
+
+/// Something in a definition (or at run time) worth telling the author, that
+/// did not stop anything: an unknown field, a condition that could not be
+/// evaluated (counted as false), a loop stopped by its maxIterations cap.
+struct warning {
+  std::string pointer;   // JSON pointer into the definition ("" if none applies)
+  std::string message;
+  friend bool operator==(const warning&, const warning&) = default;
+};
+
+/// The compiled form of a definition; opaque (src/workflow/program.hpp).
+/// Immutable: share it between runs and threads.
+class program;
+
+/// A compiled, immutable workflow; share it between runs and threads.
+struct compiled {
+  std::string id, name, description, version;
+  /// The PINNED definition: the file's JSON with every templateCall expanded
+  /// in place (self-contained; identical to the file if it has none).
+  boost::json::value definition;
+  /// "sha256:" + hex(SHA-256(JCS(definition)))  (D3)
+  std::string workflow_hash;
+  std::shared_ptr<const program> prog;   // never null
+  /// Unknown fields (kept and ignored), with their JSON pointers.
+  std::vector<warning> warnings;
+  /// Where it came from ("" for in-memory definitions).
+  std::string source;
+  /// A routine (id "wr.routine-*" / "routine-*", or a file under a routines/
+  /// folder): resolvable by templateCall and find(), but not in list().
+  bool is_routine = false;
+};
+
+/// Looks a routine definition up by its workflow id; nullptr if unknown.
+/// The returned pointer must stay valid for the duration of compile().
+using routine_resolver = std::function<const boost::json::value*(std::string_view routine_id)>;
+
+/// Compiles one definition. `routines` resolves templateCall targets (may be
+/// empty: then any templateCall is a dangling reference).
+/// `wr.templates.routine.<name>` is looked up as "wr.routine-<name>", then
+/// "routine-<name>", then "<name>"; any other templateId is looked up as is.
+/// Errors (never throws, never crashes on any JSON value):
+///   WORKFLOW_INVALID      details {pointer, expected}: the FIRST bad field;
+///   WORKFLOW_RECURSIVE    a loop body that references itself (directly or
+///                         through another loop's body), details {pointer, expected};
+///   WORKFLOW_DANGLING_REF a body id or templateCall target that does not exist;
+///   TEMPLATE_ARG_MISSING  a {arg} of the routine without a value in templateCall.args
+///                         (details {pointer, expected, arg}).
+result<std::shared_ptr<const compiled>> compile(const boost::json::value& definition,
+                                                const routine_resolver& routines = {});
+
+/// Parses (tokenrail::parse_json) and compiles a definition given as text.
+/// Errors: those of parse_json and compile().
+result<std::shared_ptr<const compiled>> compile_text(std::string_view json_text,
+                                                     const routine_resolver& routines = {});
+
+/// Every workflow found in some directories (recursively, *.json) plus
+/// in-memory definitions. Immutable once loaded; copy it freely (shares the
+/// compiled workflows).
+class library {
+ public:
+  library() = default;
+
+  /// Loads and compiles everything. Routines resolve against the whole
+  /// loaded set (files and in-memory definitions).
+  /// Errors: WORKFLOW_DUPLICATE_ID (details {id, first, second}: both paths,
+  /// "<memory #i>" for in-memory ones); a file that cannot be read or parsed
+  /// or compiled gives its own error with details.file added; a directory
+  /// that does not exist: INVALID_CONFIG with details.file.
+  static result<library> load(const std::vector<std::string>& dirs,
+                              const std::vector<boost::json::value>& in_memory = {});
+
+  /// Every non-routine workflow, sorted by id.
+  std::vector<std::shared_ptr<const compiled>> list() const;
+  /// The workflow (routines included) with that id; nullptr if none.
+  std::shared_ptr<const compiled> find(std::string_view id) const;
+  std::size_t size() const noexcept { return by_id_.size(); }
+
+ private:
+  std::map<std::string, std::shared_ptr<const compiled>, std::less<>> by_id_;
+};
+
+/// True for ids that name routines by convention ("wr.routine-*", "routine-*").
+bool is_routine_id(std::string_view id) noexcept;
+
+}  // namespace tokenrail::workflow
