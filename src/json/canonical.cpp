@@ -1,0 +1,216 @@
+// RFC 8785 canonical JSON. See include/tokenrail/json/canonical.hpp.
+#include <tokenrail/json/canonical.hpp>
+
+#include "json/jcs_detail.hpp"
+
+#include <tokenrail/error.hpp>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/string.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace tokenrail::json {
+namespace {
+
+namespace bj = boost::json;
+
+// ---- key order: UTF-16 code units -----------------------------------------
+//
+// Comparing UTF-8 bytes gives code-point order, which equals UTF-16 code-unit
+// order everywhere except where a supplementary character (U+10000 and up,
+// encoded as surrogates D800-DFFF) meets a BMP character in E000-FFFF: in
+// UTF-16 the surrogate sorts first. So compare bytes, and only at the first
+// difference decode the two code points and compare their first UTF-16 units.
+
+// Decodes the code point starting at s[i]; on malformed input returns the
+// byte itself so that ordering stays total and nothing reads out of range.
+std::uint32_t decode_at(std::string_view s, std::size_t i) noexcept {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  int extra = 0;
+  std::uint32_t cp = 0;
+  if (b0 < 0x80) return b0;
+  if ((b0 & 0xE0) == 0xC0) { extra = 1; cp = b0 & 0x1F; }
+  else if ((b0 & 0xF0) == 0xE0) { extra = 2; cp = b0 & 0x0F; }
+  else if ((b0 & 0xF8) == 0xF0) { extra = 3; cp = b0 & 0x07; }
+  else return b0;
+  if (i + static_cast<std::size_t>(extra) >= s.size()) return b0;
+  for (int k = 1; k <= extra; ++k) {
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    if ((b & 0xC0) != 0x80) return b0;
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  return cp;
+}
+
+std::uint32_t first_utf16_unit(std::uint32_t cp) noexcept {
+  return cp >= 0x10000 ? 0xD800 + ((cp - 0x10000) >> 10) : cp;
+}
+
+}  // namespace
+
+bool utf16_less(std::string_view a, std::string_view b) noexcept {
+  const std::size_t n = std::min(a.size(), b.size());
+  std::size_t i = 0;
+  while (i < n && a[i] == b[i]) ++i;
+  if (i == n) return a.size() < b.size();
+  // Back up to the start of the code point that holds the first difference;
+  // the shared prefix is identical, so both code points start there.
+  std::size_t start = i;
+  while (start > 0 && (static_cast<unsigned char>(a[start]) & 0xC0) == 0x80) --start;
+  const std::uint32_t ca = decode_at(a, start), cb = decode_at(b, start);
+  const std::uint32_t ua = first_utf16_unit(ca), ub = first_utf16_unit(cb);
+  if (ua != ub) return ua < ub;
+  // Same high surrogate (or malformed input): code-point order equals
+  // low-surrogate order; fall back to bytes for malformed input.
+  if (ca != cb) return ca < cb;
+  return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+}
+
+namespace {
+
+// ---- strings ----------------------------------------------------------------
+
+void append_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t run = 0;  // start of the pending literal run
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    out.push_back('\\');
+    switch (c) {
+      case '"': out.push_back('"'); break;
+      case '\\': out.push_back('\\'); break;
+      case '\b': out.push_back('b'); break;
+      case '\f': out.push_back('f'); break;
+      case '\n': out.push_back('n'); break;
+      case '\r': out.push_back('r'); break;
+      case '\t': out.push_back('t'); break;
+      default:
+        out.append("u00");
+        out.push_back(hex[c >> 4]);
+        out.push_back(hex[c & 0xF]);
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
+}
+
+// ---- values -----------------------------------------------------------------
+
+// The path to the value being written, kept on the stack and turned into a
+// JSON pointer only when a value is refused.
+struct path {
+  const path* parent;
+  std::string_view key;  // used when is_index is false
+  std::size_t index;
+  bool is_index;
+};
+
+void append_escaped_token(std::string& out, std::string_view key) {
+  for (char c : key) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out.push_back(c);
+  }
+}
+
+std::string pointer_of(const path* p) {
+  std::vector<const path*> chain;
+  for (; p; p = p->parent) chain.push_back(p);
+  std::string out;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    out.push_back('/');
+    if ((*it)->is_index) out += std::to_string((*it)->index);
+    else append_escaped_token(out, (*it)->key);
+  }
+  return out;
+}
+
+void write(std::string& out, const bj::value& v, const path* at) {
+  switch (v.kind()) {
+    case bj::kind::null: out.append("null"); return;
+    case bj::kind::bool_: out.append(v.get_bool() ? "true" : "false"); return;
+    case bj::kind::int64: {
+      char buf[24];
+      auto r = std::to_chars(buf, buf + sizeof buf, v.get_int64());
+      out.append(buf, r.ptr);
+      return;
+    }
+    case bj::kind::uint64: {
+      char buf[24];
+      auto r = std::to_chars(buf, buf + sizeof buf, v.get_uint64());
+      out.append(buf, r.ptr);
+      return;
+    }
+    case bj::kind::double_: {
+      const double d = v.get_double();
+      if (!std::isfinite(d)) {
+        throw failure(error::at(errc::INVALID_REQUEST, pointer_of(at),
+                                "a finite number (NaN and Infinity have no JSON form)"));
+      }
+      append_es_number(out, d);
+      return;
+    }
+    case bj::kind::string: append_string(out, v.get_string()); return;
+    case bj::kind::array: {
+      const auto& arr = v.get_array();
+      out.push_back('[');
+      for (std::size_t i = 0; i < arr.size(); ++i) {
+        if (i) out.push_back(',');
+        const path here{at, {}, i, true};
+        write(out, arr[i], &here);
+      }
+      out.push_back(']');
+      return;
+    }
+    case bj::kind::object: {
+      const auto& obj = v.get_object();
+      // Sort pointers to the members, not the members; small objects (the
+      // common case) need no heap for this.
+      const bj::key_value_pair* small[16];
+      std::vector<const bj::key_value_pair*> large;
+      const bj::key_value_pair** first = small;
+      if (obj.size() > std::size(small)) {
+        large.resize(obj.size());
+        first = large.data();
+      }
+      std::size_t n = 0;
+      for (const auto& kv : obj) first[n++] = &kv;
+      std::sort(first, first + n, [](const bj::key_value_pair* a, const bj::key_value_pair* b) {
+        return utf16_less(a->key(), b->key());
+      });
+      out.push_back('{');
+      for (std::size_t i = 0; i < n; ++i) {
+        if (i) out.push_back(',');
+        append_string(out, first[i]->key());
+        out.push_back(':');
+        const path here{at, first[i]->key(), 0, false};
+        write(out, first[i]->value(), &here);
+      }
+      out.push_back('}');
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+void canonicalize_to(std::string& out, const bj::value& v) { write(out, v, nullptr); }
+
+std::string canonicalize(const bj::value& v) {
+  std::string out;
+  canonicalize_to(out, v);
+  return out;
+}
+
+}  // namespace tokenrail::json
