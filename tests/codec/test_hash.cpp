@@ -1,0 +1,91 @@
+// Hashes: expected values computed independently with Python's hashlib.
+#include <tokenrail/crypto/hash.hpp>
+
+#include <tokenrail/error.hpp>
+#include <tokenrail/json/canonical.hpp>
+
+#include <boost/json/parse.hpp>
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <limits>
+#include <thread>
+#include <vector>
+
+namespace bj = boost::json;
+using namespace tokenrail::crypto;
+
+TEST_CASE("sha256 known vectors") {
+  CHECK(to_hex(sha256("")) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(to_hex(sha256("abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_CASE("workflow_hash is SHA-256 of the canonical form") {
+  // python3: hashlib.sha256('{"a":[1,"x"],"b":null,"é":2.5}'.encode()).hexdigest()
+  const bj::value def = bj::parse(R"({ "\u00e9": 2.50, "b": null, "a": [1.0, "x"] })");
+  CHECK(tokenrail::json::canonicalize(def) == "{\"a\":[1,\"x\"],\"b\":null,\"\xC3\xA9\":2.5}");
+  CHECK(workflow_hash(def) == "sha256:03c8cb3e61a59261b385cc78e4d52506b98c371f1416ca0098b6c7680fb573d0");
+  // Formatting and key order do not change it; a value does.
+  CHECK(workflow_hash(bj::parse(R"({"a":[1,"x"],"\u00e9":2.5,"b":null})")) == workflow_hash(def));
+  CHECK(workflow_hash(bj::parse(R"({"a":[1,"x"],"\u00e9":2.6,"b":null})")) != workflow_hash(def));
+  CHECK(workflow_hash(def).size() == 7 + 64);
+}
+
+TEST_CASE("workflow_hash refuses non-finite numbers") {
+  bj::value def = bj::parse(R"({"x":1})");
+  def.at("x") = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_AS(workflow_hash(def), tokenrail::failure);
+}
+
+TEST_CASE("blake2b-256 known vectors, one-shot and incremental") {
+  CHECK(to_hex(blake2b("")) == "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8");
+  CHECK(to_hex(blake2b("abc")) == "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319");
+  const char* expected = "83a66fe3dd5d3a362e37fe70272822d456a181c986ad315208613cb09eb266e1";
+  CHECK(to_hex(blake2b("prev-hash|{\"type\":\"event\"}")) == expected);
+  blake2b_state st;
+  st.update("prev-hash").update(std::string_view("|"));
+  const std::uint8_t tail[] = {'{', '"', 't', 'y', 'p', 'e', '"', ':', '"', 'e', 'v', 'e', 'n', 't', '"', '}'};
+  st.update(std::span<const std::uint8_t>(tail));
+  CHECK(to_hex(st.final()) == expected);
+  // Copying a state forks it.
+  blake2b_state a;
+  a.update("ab");
+  blake2b_state b = a;
+  a.update("c");
+  b.update("d");
+  CHECK(to_hex(a.final()) == to_hex(blake2b("abc")));
+  CHECK(to_hex(b.final()) == to_hex(blake2b("abd")));
+}
+
+TEST_CASE("hex helpers are strict") {
+  const std::uint8_t bytes[] = {0x00, 0x01, 0xab, 0xff};
+  CHECK(to_hex(std::span<const std::uint8_t>(bytes)) == "0001abff");
+  CHECK(to_hex(std::string_view("\x00\xff", 2)) == "00ff");
+  CHECK(to_hex(std::string_view()) == "");
+
+  std::uint8_t out[4] = {};
+  CHECK(from_hex("0001ABff", std::span<std::uint8_t>(out)));
+  CHECK(std::vector<std::uint8_t>(out, out + 4) == std::vector<std::uint8_t>(bytes, bytes + 4));
+  CHECK_FALSE(from_hex("0001abf", std::span<std::uint8_t>(out)));    // short
+  CHECK_FALSE(from_hex("0001abfff0", std::span<std::uint8_t>(out))); // long
+  CHECK_FALSE(from_hex("0001abfg", std::span<std::uint8_t>(out)));   // alphabet
+  CHECK_FALSE(from_hex("00 1abff", std::span<std::uint8_t>(out)));   // whitespace
+  CHECK_FALSE(from_hex(std::string_view("0001ab\0f", 8), std::span<std::uint8_t>(out)));
+
+  CHECK(from_hex("") == std::vector<std::uint8_t>{});
+  CHECK(from_hex("0a0B") == std::vector<std::uint8_t>{0x0a, 0x0b});
+  CHECK_FALSE(from_hex("abc").has_value());
+  CHECK_FALSE(from_hex("zz").has_value());
+}
+
+TEST_CASE("init is idempotent and safe from many threads") {
+  std::vector<std::thread> threads;
+  std::vector<std::string> results(8);
+  for (int i = 0; i < 8; ++i)
+    threads.emplace_back([i, &results] {
+      init();
+      results[i] = to_hex(blake2b("abc"));
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) CHECK(r == "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319");
+}
