@@ -85,6 +85,10 @@ class keyring {
 /// Immutable after construction, so it is safe to share between threads.
 class codec {
  public:
+  /// Derives the per-kind keys of every entry (retired ones too, so that
+  /// their tokens are authenticated before being told they are retired).
+  /// Throws failure(INVALID_CONFIG) for a keyring without keys (only a
+  /// default-constructed one), failure(INTERNAL) if libsodium cannot start.
   explicit codec(const keyring& ring);
 
   /// Always succeeds: the same arguments give the same 52-character string.
@@ -92,8 +96,12 @@ class codec {
 
   /// Errors: TOKEN_MALFORMED (length, alphabet), TOKEN_UNSUPPORTED_VERSION,
   /// TOKEN_WRONG_KIND (a valid prefix of another kind), TOKEN_UNKNOWN_KEY,
-  /// TOKEN_KEY_RETIRED, TOKEN_INVALID (authentication failed). details.field
-  /// names `field` when given.
+  /// TOKEN_KEY_RETIRED, TOKEN_INVALID (authentication failed). The checks run
+  /// in that order: prefix, length, alphabet, key id, tag; a retired key's
+  /// token gets TOKEN_KEY_RETIRED only if it authenticates. details:
+  /// {field, pointer "/<field>"} when `field` is given, {expected} (the
+  /// expected kind's field name) always, {got} for TOKEN_WRONG_KIND.
+  /// Allocates nothing on success; any input (empty, huge, binary) is safe.
   result<payload> verify(kind expected, std::string_view text, std::string_view field = {}) const;
 
  private:

@@ -1,0 +1,235 @@
+// The token codec of D4: deterministic authenticated encryption (SIV style)
+// of a 22-byte payload, see include/tokenrail/token/token.hpp.
+//
+// Wire layout after the 4-character prefix, base64url without padding:
+//   [key_id u16 BE][tag 12][ciphertext 22]  = 36 bytes = 48 characters.
+// Plaintext: run_id u64 BE | node_seq u32 BE | attempt u32 BE | 6 zero bytes.
+// tag        = BLAKE2b-128(key = MAC key of the kind, prefix ‖ key_id ‖ plaintext)[0..12]
+// ciphertext = XChaCha20(key = ENC key of the kind, nonce = tag ‖ 12 zero bytes) ⊕ plaintext
+// The prefix is inside the tag, so a token cannot be re-labelled as another
+// kind; the kinds also have separate keys. 36 bytes is a multiple of 3, so
+// every 48-character string has exactly one decoding: a changed character
+// always changes the bytes, and changed bytes always fail the tag.
+#include <tokenrail/token/token.hpp>
+
+#include <tokenrail/crypto/hash.hpp>
+
+#include <boost/json/object.hpp>
+#include <sodium.h>
+
+#include <cstring>
+
+namespace tokenrail::token {
+namespace {
+
+constexpr std::size_t prefix_len = 4;
+constexpr std::size_t raw_len = 36;
+constexpr std::size_t tag_len = 12;
+constexpr std::size_t plain_len = 22;
+constexpr std::size_t body_chars = 48;
+constexpr char kdf_context[crypto_kdf_CONTEXTBYTES + 1] = "tokenrl1";
+static_assert(sizeof kdf_context == crypto_kdf_CONTEXTBYTES + 1);
+static_assert(prefix_len + body_chars == token_length);
+
+constexpr std::string_view prefixes[4] = {"st1_", "ak1_", "ck1_", "cb1_"};
+constexpr std::string_view field_names[4] = {"stateToken", "ackToken", "checkpointToken", "callbackToken"};
+
+void put_be(std::uint8_t* p, std::uint64_t v, int bytes) noexcept {
+  for (int i = bytes - 1; i >= 0; --i, v >>= 8) p[i] = static_cast<std::uint8_t>(v);
+}
+std::uint64_t get_be(const std::uint8_t* p, int bytes) noexcept {
+  std::uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+bool is_base64url(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+}  // namespace
+
+std::string_view prefix(kind k) noexcept { return prefixes[static_cast<std::size_t>(k) & 3]; }
+std::string_view field_name(kind k) noexcept { return field_names[static_cast<std::size_t>(k) & 3]; }
+
+// Everything a key needs on the hot path, derived once per keyring entry:
+// per kind the BLAKE2b state already keyed and fed prefix ‖ key_id (each
+// call copies it and adds the plaintext), and the XChaCha20 key.
+struct codec::derived {
+  struct per_kind {
+    crypto_generichash_state mac;
+    std::uint8_t enc[crypto_stream_xchacha20_KEYBYTES];
+  };
+  per_kind kinds[4];
+  bool retired = false;
+
+  derived(const key_entry& e) : retired(e.state == key_state::retired) {
+    for (int k = 0; k < 4; ++k) {
+      std::uint8_t mac_key[crypto_generichash_KEYBYTES];
+      crypto_kdf_derive_from_key(mac_key, sizeof mac_key, static_cast<std::uint64_t>(k) * 2, kdf_context,
+                                 e.key.data());
+      crypto_kdf_derive_from_key(kinds[k].enc, sizeof kinds[k].enc, static_cast<std::uint64_t>(k) * 2 + 1,
+                                 kdf_context, e.key.data());
+      crypto_generichash_init(&kinds[k].mac, mac_key, sizeof mac_key, crypto_generichash_BYTES_MIN);
+      sodium_memzero(mac_key, sizeof mac_key);
+      const auto pre = prefixes[k];
+      crypto_generichash_update(&kinds[k].mac, reinterpret_cast<const unsigned char*>(pre.data()), pre.size());
+      std::uint8_t id[2];
+      put_be(id, e.id, 2);
+      crypto_generichash_update(&kinds[k].mac, id, 2);
+    }
+  }
+  ~derived() { sodium_memzero(kinds, sizeof kinds); }
+  derived(const derived&) = delete;
+  derived& operator=(const derived&) = delete;
+
+  void tag(kind k, const std::uint8_t (&plain)[plain_len], std::uint8_t (&out)[tag_len]) const noexcept {
+    crypto_generichash_state st = kinds[static_cast<int>(k)].mac;
+    crypto_generichash_update(&st, plain, plain_len);
+    std::uint8_t full[crypto_generichash_BYTES_MIN];
+    crypto_generichash_final(&st, full, sizeof full);
+    std::memcpy(out, full, tag_len);
+  }
+
+  // Encryption and decryption are the same XOR with the keystream.
+  void xor_stream(kind k, const std::uint8_t (&tag)[tag_len], const std::uint8_t* in,
+                  std::uint8_t* out) const noexcept {
+    std::uint8_t nonce[crypto_stream_xchacha20_NONCEBYTES] = {};
+    std::memcpy(nonce, tag, tag_len);
+    crypto_stream_xchacha20_xor(out, in, plain_len, nonce, kinds[static_cast<int>(k)].enc);
+  }
+};
+
+codec::codec(const keyring& ring) {
+  crypto::init();
+  // A default-constructed keyring has no key at all; only generate(),
+  // from_entries() and from_json() make usable ones.
+  if (ring.entries().empty()) fail(errc::INVALID_CONFIG, "the keyring has no keys");
+  keys_.reserve(ring.entries().size());
+  for (const auto& e : ring.entries()) keys_.emplace_back(e.id, std::make_shared<const derived>(e));
+  current_id_ = ring.current().id;
+}
+
+std::string codec::mint(kind k, const payload& p) const {
+  const derived* d = nullptr;
+  for (const auto& [id, dk] : keys_)
+    if (id == current_id_) d = dk.get();
+
+  std::uint8_t plain[plain_len] = {};
+  put_be(plain, p.run_id, 8);
+  put_be(plain + 8, p.node_seq, 4);
+  put_be(plain + 12, p.attempt, 4);
+
+  std::uint8_t raw[raw_len];
+  put_be(raw, current_id_, 2);
+  std::uint8_t tag[tag_len];
+  d->tag(k, plain, tag);
+  std::memcpy(raw + 2, tag, tag_len);
+  d->xor_stream(k, tag, plain, raw + 2 + tag_len);
+
+  char b64[body_chars + 1];
+  sodium_bin2base64(b64, sizeof b64, raw, raw_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  std::string out;
+  out.reserve(token_length);
+  out.append(prefix(k));
+  out.append(b64, body_chars);
+  return out;
+}
+
+namespace {
+
+error token_error(errc code, kind expected, std::string_view field, std::string message,
+                  std::optional<kind> got = std::nullopt) {
+  boost::json::object details;
+  if (!field.empty()) {
+    details["field"] = field;
+    std::string pointer = "/";
+    pointer += field;
+    details["pointer"] = pointer;
+  }
+  details["expected"] = field_name(expected);
+  if (got) details["got"] = field_name(*got);
+  return error::make(code, std::move(message), std::move(details));
+}
+
+std::optional<kind> kind_of_letters(std::string_view two) noexcept {
+  for (int k = 0; k < 4; ++k)
+    if (prefixes[k].substr(0, 2) == two) return static_cast<kind>(k);
+  return std::nullopt;
+}
+
+}  // namespace
+
+result<payload> codec::verify(kind expected, std::string_view text, std::string_view field) const {
+  const std::string_view name = field.empty() ? field_name(expected) : field;
+  auto malformed = [&](const char* why) {
+    return token_error(errc::TOKEN_MALFORMED, expected, field,
+                       std::string(name) + " is not a tokenrail token: " + why);
+  };
+
+  // The prefix first, so that a token of another kind or version gets its
+  // own error even if something else about it is also wrong.
+  const auto letters = kind_of_letters(text.substr(0, 2));
+  if (!letters) return malformed("unknown prefix");
+  std::size_t us = 2;
+  while (us < text.size() && us < 6 && text[us] >= '0' && text[us] <= '9') ++us;
+  if (us == 2 || us >= text.size() || text[us] != '_') return malformed("unknown prefix");
+  if (text.substr(2, us - 2) != "1")
+    return token_error(errc::TOKEN_UNSUPPORTED_VERSION, expected, field,
+                       std::string(name) + " has version " + std::string(text.substr(2, us - 2)) +
+                           "; this engine reads version 1 tokens");
+  if (*letters != expected)
+    return token_error(errc::TOKEN_WRONG_KIND, expected, field,
+                       std::string(name) + " must be a " + std::string(field_name(expected)) + ", not a " +
+                           std::string(field_name(*letters)),
+                       *letters);
+  if (text.size() != token_length) return malformed("wrong length");
+  const std::string_view body = text.substr(prefix_len);
+  for (char c : body)
+    if (!is_base64url(c)) return malformed("character outside the base64url alphabet");
+
+  std::uint8_t raw[raw_len];
+  std::size_t raw_used = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(raw, sizeof raw, body.data(), body.size(), nullptr, &raw_used, &end,
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+      raw_used != raw_len || end != body.data() + body.size())
+    return malformed("bad base64url");
+
+  const auto key_id = static_cast<std::uint16_t>(get_be(raw, 2));
+  const derived* d = nullptr;
+  for (const auto& [id, dk] : keys_)
+    if (id == key_id) d = dk.get();
+  if (!d)
+    return token_error(errc::TOKEN_UNKNOWN_KEY, expected, field,
+                       std::string(name) + " was minted with key " + std::to_string(key_id) +
+                           ", which this keyring does not have");
+
+  std::uint8_t tag[tag_len];
+  std::memcpy(tag, raw + 2, tag_len);
+  std::uint8_t plain[plain_len];
+  d->xor_stream(expected, tag, raw + 2 + tag_len, plain);
+  std::uint8_t check[tag_len];
+  d->tag(expected, plain, check);
+  static constexpr std::uint8_t zeros[6] = {};
+  // Both comparisons always run: no early exit that would time the tag.
+  const bool tag_ok = sodium_memcmp(check, tag, tag_len) == 0;
+  const bool pad_ok = sodium_memcmp(plain + 16, zeros, sizeof zeros) == 0;
+  if (!(tag_ok && pad_ok))
+    return token_error(errc::TOKEN_INVALID, expected, field,
+                       std::string(name) + " failed authentication (altered, or minted with another secret)");
+  // Authenticated first, so only a genuine token of a retired key is told
+  // that its key was retired; a forgery naming that key is just invalid.
+  if (d->retired)
+    return token_error(errc::TOKEN_KEY_RETIRED, expected, field,
+                       std::string(name) + " was minted with key " + std::to_string(key_id) +
+                           ", which has been retired");
+
+  payload p;
+  p.run_id = get_be(plain, 8);
+  p.node_seq = static_cast<std::uint32_t>(get_be(plain + 8, 4));
+  p.attempt = static_cast<std::uint32_t>(get_be(plain + 12, 4));
+  return p;
+}
+
+}  // namespace tokenrail::token
