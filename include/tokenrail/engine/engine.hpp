@@ -52,6 +52,9 @@ class engine {
   static const std::vector<std::string_view>& operations() noexcept;
 
   struct impl;
+  /// The engine's internals (src/engine/context.hpp), for the library's own
+  /// modules and tests (verify, white-box checks); not part of the stable API.
+  impl& internals() noexcept { return *impl_; }
 
  private:
   explicit engine(std::unique_ptr<impl> p);

@@ -1,0 +1,162 @@
+// The engine's shared internals: what every operation handler gets.
+//
+// Adding an operation (issues 5 and 8): write src/engine/op_<name>.cpp with
+//   std::string op_<name>(engine::impl& e, const boost::json::object& req);
+// declare it below, add one row to src/engine/op_table.cpp, and add its
+// tool definition (name, description, input schema) to tool_definitions.cpp.
+// The request reaching a handler has already been checked against that
+// schema, so handlers read fields without re-checking their types.
+//
+// Why an explicit table instead of self-registering static objects: the
+// library is also shipped as a static archive, and a linker drops archive
+// members nobody references, which would silently drop their registrations.
+#pragma once
+
+#include "engine/events.hpp"
+#include "engine/records.hpp"
+
+#include <tokenrail/engine/engine.hpp>
+#include <tokenrail/storage/store.hpp>
+#include <tokenrail/token/token.hpp>
+#include <tokenrail/workflow/interpreter.hpp>
+#include <tokenrail/workflow/library.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace tokenrail {
+
+namespace engine_detail {
+
+/// What the hot path needs to know about a run; immutable once the run
+/// exists (it is the run's spec), so it is cached without invalidation.
+struct run_info {
+  std::uint64_t run_id = 0;
+  std::string session_id;
+  std::string workflow_id;
+  std::string workflow_hash;
+  std::shared_ptr<const workflow::compiled> wf;
+};
+
+struct limits {
+  json_limits json;                     // maxRequestBytes, maxDepth
+  std::size_t max_notes_bytes = 1u << 20;
+};
+
+}  // namespace engine_detail
+
+struct engine::impl {
+  std::unique_ptr<storage::store> store;
+  bool persistent_keyring = false;
+  std::string keyring_path;             // empty: the keyring is not persisted
+  std::mutex keyring_mutex;             // serializes rotate_key
+  token::keyring ring;                  // guarded by keyring_mutex
+  /// The codec in use; swapped whole on rotation so readers never lock.
+  std::atomic<std::shared_ptr<const token::codec>> codec_ptr;
+  workflow::library library;
+  clock_fn clock;
+  engine_detail::limits limits;
+
+  std::shared_ptr<const token::codec> codec() const { return codec_ptr.load(std::memory_order_acquire); }
+  std::int64_t now() const { return clock(); }
+
+  /// The compiled workflow pinned under `hash`: the library's if it has that
+  /// hash, else compiled from the pinned definition read through `tx`.
+  /// Errors: PINNED_WORKFLOW_MISSING.
+  std::shared_ptr<const workflow::compiled> pinned(storage::read_transaction& tx, const std::string& hash,
+                                                   std::string_view workflow_id);
+
+  /// The run's immutable facts (cached). Errors: RUN_NOT_FOUND.
+  std::shared_ptr<const engine_detail::run_info> run(storage::read_transaction& tx, std::uint64_t run_id);
+
+  /// Remembers a run created by this process (after its commit).
+  void remember(std::shared_ptr<const engine_detail::run_info> info);
+
+ private:
+  std::shared_mutex cache_mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const workflow::compiled>> programs_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<const engine_detail::run_info>> runs_;
+};
+
+namespace engine_detail {
+
+using op_handler = std::string (*)(engine::impl& e, const boost::json::object& request);
+
+struct op_entry {
+  std::string_view name;
+  op_handler handler;
+};
+
+/// Every operation call() dispatches (op_table.cpp).
+const std::vector<op_entry>& op_table();
+
+std::string op_list_workflows(engine::impl&, const boost::json::object&);
+std::string op_inspect_workflow(engine::impl&, const boost::json::object&);
+std::string op_start_workflow(engine::impl&, const boost::json::object&);
+std::string op_continue_workflow(engine::impl&, const boost::json::object&);
+std::string op_checkpoint_workflow(engine::impl&, const boost::json::object&);
+std::string op_get_run(engine::impl&, const boost::json::object&);
+std::string op_rotate_key(engine::impl&, const boost::json::object&);
+
+// ---- helpers shared by handlers -------------------------------------------
+
+/// Verifies a token of kind k from request field `field` (throws its error).
+token::payload verify_token(engine::impl& e, token::kind k, const boost::json::object& req,
+                            std::string_view field);
+
+/// A node read through tx: its record and the context it sees.
+struct loaded_node {
+  node_record rec;
+  boost::json::object context;
+};
+/// Errors: NODE_NOT_FOUND.
+loaded_node load_node(storage::read_transaction& tx, std::uint64_t run, std::uint32_t seq);
+
+/// Parses a stored cursor. Errors: STORE_CORRUPT.
+workflow::cursor parse_cursor(std::string_view text);
+
+/// A random nonzero u64/u32 (libsodium).
+std::uint64_t random_u64();
+std::uint32_t random_nonzero_u32();
+
+/// RFC 3339 UTC with milliseconds ("2026-01-02T03:04:05.678Z").
+std::string format_time(std::int64_t ms);
+
+/// The pending step as shown to the agent, and the nextIntent it implies.
+struct rendered_step {
+  boost::json::value pending;
+  std::string_view intent;
+};
+rendered_step render_step(const run_info& run, const workflow::cursor& at, const boost::json::object& context,
+                          std::vector<workflow::warning>& warnings);
+
+/// The step response of D6 (start, continue, rehydrate).
+struct step_response_in {
+  std::string_view kind;                 // "ok" / "blocked"; empty for start
+  const run_info* run = nullptr;
+  std::uint32_t seq = 0;
+  bool complete = false;
+  std::uint32_t attempt = 0;             // of the ackToken (ignored when complete)
+  const workflow::cursor* at = nullptr;  // the pending step (ignored when complete)
+  const boost::json::object* context = nullptr;
+  std::vector<workflow::warning> warnings;
+  const std::vector<workflow::blocker>* blockers = nullptr;
+  const rendered_step* pre = nullptr;    // already rendered (else rendered from at/context)
+};
+std::string step_response(engine::impl& e, step_response_in in);
+
+/// Reads an optional member; nullptr when absent.
+inline const boost::json::value* member(const boost::json::object& o, std::string_view k) {
+  return o.if_contains(k);
+}
+
+}  // namespace engine_detail
+}  // namespace tokenrail

@@ -1,0 +1,280 @@
+// engine::open and the operation boundary (engine::call).
+#include "engine/context.hpp"
+
+#include <tokenrail/crypto/hash.hpp>
+#include <tokenrail/engine/tool_definitions.hpp>
+#include <tokenrail/json/canonical.hpp>
+#include <tokenrail/json/schema.hpp>
+#if __has_include(<tokenrail/storage/keyring_file.hpp>)
+#include <tokenrail/storage/keyring_file.hpp>
+#define TOKENRAIL_HAVE_KEYRING_FILE 1
+#endif
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <chrono>
+#include <new>
+
+namespace tokenrail {
+
+using namespace engine_detail;
+
+namespace {
+
+// The config of D10. Unknown fields are refused (INVALID_CONFIG with their
+// pointer) rather than ignored: a misspelt "durabilty" or "maxRequestByte"
+// would otherwise silently keep a default the host meant to change, and
+// these settings decide durability and limits.
+constexpr std::string_view config_schema_text = R"({
+  "type": "object",
+  "additionalProperties": false,
+  "properties": {
+    "store": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "backend": {"enum": ["memory", "lmdb"]},
+        "path": {"type": "string", "minLength": 1},
+        "durability": {"enum": ["durable", "relaxed"]},
+        "mapSizeBytes": {"type": "integer", "minimum": 1048576},
+        "maxMapSizeBytes": {"type": "integer", "minimum": 0},
+        "readOnly": {"type": "boolean"}
+      }
+    },
+    "workflows": {"type": "array", "items": {"type": "string", "minLength": 1}},
+    "definitions": {"type": "array", "items": {"type": "object"}},
+    "limits": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "maxRequestBytes": {"type": "integer", "minimum": 64},
+        "maxDepth": {"type": "integer", "minimum": 4, "maximum": 10000},
+        "maxNotesBytes": {"type": "integer", "minimum": 0}
+      }
+    },
+    "keyring": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "path": {"type": "string", "minLength": 1},
+        "secret": {"type": "string", "minLength": 64, "maxLength": 64}
+      }
+    }
+  }
+})";
+
+const boost::json::value& config_schema() {
+  static const boost::json::value v = boost::json::parse(config_schema_text);
+  return v;
+}
+
+std::int64_t system_clock_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::uint64_t get_u64(const boost::json::object& o, std::string_view k, std::uint64_t dflt) {
+  auto* v = o.if_contains(k);
+  if (!v) return dflt;
+  return v->to_number<std::uint64_t>();
+}
+
+const boost::json::object& sub(const boost::json::object& o, std::string_view k) {
+  static const boost::json::object empty;
+  auto* v = o.if_contains(k);
+  return v ? v->as_object() : empty;
+}
+
+std::string error_text(const error& err) { return boost::json::serialize(err.to_json()); }
+
+}  // namespace
+
+result<std::unique_ptr<engine>> engine::open(std::string_view config_json, clock_fn clock) {
+  auto parsed = parse_json(config_json);
+  if (!parsed) {
+    error e = std::move(parsed).error();
+    e.code = errc::INVALID_CONFIG;
+    return e;
+  }
+  return open(*parsed, std::move(clock));
+}
+
+result<std::unique_ptr<engine>> engine::open(const boost::json::value& config, clock_fn clock) {
+  try {
+    crypto::init();
+    if (auto v = json::validate(config_schema(), config))
+      return error::at(errc::INVALID_CONFIG, v->pointer, v->expected);
+    const auto& cfg = config.as_object();
+    auto p = std::make_unique<impl>();
+    p->clock = clock ? std::move(clock) : clock_fn(system_clock_ms);
+
+    const auto& lim = sub(cfg, "limits");
+    p->limits.json.max_bytes = get_u64(lim, "maxRequestBytes", 1u << 20);
+    p->limits.json.max_depth = get_u64(lim, "maxDepth", 64);
+    p->limits.max_notes_bytes = get_u64(lim, "maxNotesBytes", 256u << 10);
+
+    // Store.
+    const auto& st = sub(cfg, "store");
+    std::string backend = "memory";
+    if (auto* b = st.if_contains("backend")) backend = std::string(b->as_string());
+    std::string store_path;
+    if (backend == "memory") {
+      p->store = storage::open_memory_store();
+    } else {
+      auto* path = st.if_contains("path");
+      if (!path) return error::at(errc::INVALID_CONFIG, "/store/path", "a directory path for the lmdb store");
+      store_path = std::string(path->as_string());
+      storage::lmdb_options o;
+      o.path = store_path;
+      if (auto* d = st.if_contains("durability"); d && d->as_string() == "relaxed")
+        o.mode = storage::durability::relaxed;
+      o.initial_map_bytes = get_u64(st, "mapSizeBytes", o.initial_map_bytes);
+      o.max_map_bytes = get_u64(st, "maxMapSizeBytes", 0);
+      if (auto* ro = st.if_contains("readOnly")) o.read_only = ro->as_bool();
+      auto s = storage::open_lmdb_store(o);
+      if (!s) return std::move(s).error();
+      p->store = std::move(*s);
+    }
+
+    // Keyring: a host secret, else a file beside a persistent store, else a
+    // fresh random key (memory stores die with the process anyway).
+    const auto& kr = sub(cfg, "keyring");
+    if (auto* secret = kr.if_contains("secret")) {
+      token::key_entry k;
+      k.id = 1;
+      k.state = token::key_state::current;
+      if (!crypto::from_hex(secret->as_string(), std::span<std::uint8_t>(k.key)))
+        return error::at(errc::INVALID_CONFIG, "/keyring/secret", "64 hexadecimal characters");
+      auto ring = token::keyring::from_entries({k});
+      if (!ring) return std::move(ring).error();
+      p->ring = std::move(*ring);
+    } else if (kr.if_contains("path") || backend == "lmdb") {
+#ifdef TOKENRAIL_HAVE_KEYRING_FILE
+      p->keyring_path = kr.if_contains("path") ? std::string(kr.at("path").as_string())
+                                               : store_path + "/keyring.json";
+      auto ring = storage::load_or_create_keyring(p->keyring_path);
+      if (!ring) return std::move(ring).error();
+      p->ring = std::move(*ring);
+      p->persistent_keyring = true;
+#else
+      return error::make(errc::KEYRING_ERROR, "keyring files are not available in this build");
+#endif
+    } else {
+      p->ring = token::keyring::generate();
+    }
+    p->codec_ptr.store(std::make_shared<const token::codec>(p->ring));
+
+    // Workflows.
+    std::vector<std::string> dirs;
+    if (auto* w = cfg.if_contains("workflows"))
+      for (const auto& d : w->as_array()) dirs.emplace_back(d.as_string());
+    std::vector<boost::json::value> defs;
+    if (auto* d = cfg.if_contains("definitions"))
+      for (const auto& def : d->as_array()) defs.push_back(def);
+    auto lib = workflow::library::load(dirs, defs);
+    if (!lib) return std::move(lib).error();
+    p->library = std::move(*lib);
+
+    // Format marker: refuse stores written by a newer engine.
+    p->store->write([&](storage::write_transaction& tx) {
+      auto v = tx.get(storage::table::meta, "format");
+      if (!v) {
+        tx.put(storage::table::meta, "format", store_format_version);
+      } else if (*v != store_format_version) {
+        boost::json::object d;
+        d["found"] = *v;
+        d["supported"] = store_format_version;
+        fail(errc::STORE_VERSION_UNSUPPORTED, "the store was written by another engine format version", std::move(d));
+      }
+    });
+    return std::unique_ptr<engine>(new engine(std::move(p)));
+  } catch (const failure& f) {
+    return f.err();
+  } catch (const std::bad_alloc&) {
+    return error::make(errc::OUT_OF_MEMORY, "");
+  } catch (const std::exception& ex) {
+    return error::make(errc::INTERNAL, ex.what());
+  }
+}
+
+engine::engine(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+engine::~engine() = default;
+
+const std::vector<std::string_view>& engine::operations() noexcept {
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> n;
+    for (const auto& op : op_table()) n.push_back(op.name);
+    return n;
+  }();
+  return names;
+}
+
+namespace {
+
+const op_entry* find_op(std::string_view name) {
+  for (const auto& op : op_table())
+    if (op.name == name) return &op;
+  return nullptr;
+}
+
+/// Checks the request against the operation's schema and runs the handler.
+std::string dispatch(engine::impl& e, std::string_view operation, const boost::json::value& request) {
+  const op_entry* op = find_op(operation);
+  if (!op) {
+    boost::json::object d;
+    d["operation"] = operation;
+    boost::json::array known;
+    for (const auto& o : op_table()) known.emplace_back(o.name);
+    d["known"] = std::move(known);
+    fail(errc::UNKNOWN_OPERATION, "no operation is named '" + std::string(operation) + "'", std::move(d));
+  }
+  const tool_definition* def = find_tool_definition(operation);
+  if (def) {
+    if (auto v = json::validate(def->input_schema(), request)) throw failure(error::at(errc::INVALID_REQUEST, v->pointer, v->expected));
+  } else if (!request.is_object()) {
+    throw failure(error::at(errc::INVALID_REQUEST, "", "a JSON object"));
+  }
+  return op->handler(e, request.as_object());
+}
+
+template <class F>
+std::string guarded(F&& f) noexcept {
+  try {
+    try {
+      return f();
+    } catch (const failure& fl) {
+      return error_text(fl.err());
+    } catch (const std::bad_alloc&) {
+      return error_text(error::make(errc::OUT_OF_MEMORY, ""));
+    } catch (const std::exception& ex) {
+      return error_text(error::make(errc::INTERNAL, std::string("internal error: ") + ex.what()));
+    } catch (...) {
+      return error_text(error::make(errc::INTERNAL, "internal error"));
+    }
+  } catch (...) {
+    // Even building the error text failed (memory is gone): a fixed reply.
+    return R"({"error":{"code":"OUT_OF_MEMORY","numericCode":5009,"message":"memory ran out; the operation wrote nothing","retry":{"kind":"retryable_immediate"}}})";
+  }
+}
+
+}  // namespace
+
+std::string engine::call(std::string_view operation, std::string_view request_json) noexcept {
+  return guarded([&] {
+    auto parsed = parse_json(request_json, impl_->limits.json);
+    if (!parsed) throw failure(std::move(parsed).error());
+    return dispatch(*impl_, operation, *parsed);
+  });
+}
+
+boost::json::value engine::call_json(std::string_view operation, const boost::json::value& request) noexcept {
+  std::string text = guarded([&] { return dispatch(*impl_, operation, request); });
+  try {
+    return boost::json::parse(text);
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+}  // namespace tokenrail

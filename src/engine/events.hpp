@@ -1,0 +1,96 @@
+// The event log (D7): append-only per session, hash-chained, written in the
+// same write transaction as the change it records.
+//
+// Stored value of an event: hash:32 ‖ canonical JSON (RFC 8785) of
+//   {index, kind, runId?, nodeId?, data, at}
+// and hash = BLAKE2b-256(prev ‖ that canonical text), prev being the hash of
+// the previous event of the session (32 zero bytes before the first). prev
+// is not stored again inside the event (it is the previous event's hash;
+// storing it twice would only cost 32 bytes per event). Exported events
+// (issue 8) show prev and hash as hex.
+//
+// nodeId in an event is the node's sequence number within runId.
+#pragma once
+
+#include "engine/digest.hpp"
+#include "engine/records.hpp"
+
+#include <tokenrail/storage/store.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tokenrail::engine_detail {
+
+namespace event_kind {
+inline constexpr std::string_view session_created = "session_created";
+inline constexpr std::string_view run_started = "run_started";
+inline constexpr std::string_view node_created = "node_created";
+inline constexpr std::string_view edge_created = "edge_created";
+inline constexpr std::string_view advance_recorded = "advance_recorded";
+inline constexpr std::string_view output_appended = "output_appended";
+inline constexpr std::string_view context_set = "context_set";
+inline constexpr std::string_view checkpoint_recorded = "checkpoint_recorded";
+inline constexpr std::string_view step_suspended = "step_suspended";
+inline constexpr std::string_view step_completed = "step_completed";
+inline constexpr std::string_view run_completed = "run_completed";
+inline constexpr std::string_view run_cancelled = "run_cancelled";
+inline constexpr std::string_view key_rotated = "key_rotated";
+}  // namespace event_kind
+
+/// Appends events to one session inside one write transaction. Reads the
+/// chain head once, writes it back in finish(). Not copyable.
+class event_appender {
+ public:
+  /// Opens the session's log. If the session does not exist: creates it
+  /// (with a session_created event) when `create` is true, otherwise throws
+  /// failure(SESSION_NOT_FOUND).
+  event_appender(storage::write_transaction& tx, std::string_view session_id, std::int64_t at,
+                 bool create = false);
+  event_appender(const event_appender&) = delete;
+  event_appender& operator=(const event_appender&) = delete;
+
+  /// True when the constructor created the session.
+  bool created() const noexcept { return created_; }
+
+  /// Appends one event. `data` is moved into the event.
+  void append(std::string_view kind, std::optional<std::uint64_t> run, std::optional<std::uint32_t> node,
+              boost::json::object data);
+
+  /// Writes the chain head. Call once, after the last append.
+  void finish();
+
+ private:
+  storage::write_transaction& tx_;
+  std::string session_;
+  std::int64_t at_;
+  session_head head_;
+  bool created_ = false;
+  std::string scratch_;
+};
+
+/// One decoded event.
+struct event {
+  std::uint64_t index = 0;
+  std::string kind;
+  std::optional<std::uint64_t> run;
+  std::optional<std::uint32_t> node;
+  boost::json::object data;
+  std::int64_t at = 0;
+  hash32 hash{};
+  std::string canonical;   // the hashed text
+};
+
+/// Decodes a stored event value. Throws failure(STORE_CORRUPT) on a value
+/// that is not an event.
+event decode_event(std::string_view stored);
+
+/// The shallow merge of D6 `context`: each member of `delta` replaces the
+/// member of the same name; a null member removes it.
+void merge_context(boost::json::object& into, const boost::json::object& delta);
+
+}  // namespace tokenrail::engine_detail

@@ -1,0 +1,232 @@
+// continue_workflow (D6): advance with an ackToken, rehydrate without.
+//
+// Advance, the heart of idempotency:
+//   1. read transaction: an ack record for (run, node, attempt)? Same
+//      request digest -> the recorded response text, byte for byte, and no
+//      write lock is ever taken; different digest -> ACK_ALREADY_USED.
+//      Otherwise everything that depends only on immutable data (the node,
+//      its context, the pinned program) is computed here: validation
+//      (blocked -> respond, write nothing), context merge, the interpreter's
+//      next position and the rendered pending step.
+//   2. ONE write transaction: re-check the ack record (another thread may
+//      have won the race: then its response is returned), then child node,
+//      ack record with the response, status, events. All or nothing.
+#include "engine/context.hpp"
+
+#include <tokenrail/json/canonical.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace tokenrail::engine_detail {
+
+namespace {
+
+/// A recorded advance: the response if the digest matches, else the error.
+std::string replay_or_refuse(std::string_view stored, const hash32& digest) {
+  ack_view a = decode_ack(stored);
+  if (a.digest == as_view(digest)) return std::string(a.response);
+  boost::json::object d;
+  d["pointer"] = "/ackToken";
+  boost::system::error_code ec;
+  auto recorded = boost::json::parse(a.response, ec);
+  d["recordedResponse"] = ec ? boost::json::value(std::string(a.response)) : std::move(recorded);
+  d["hint"] =
+      "this ackToken was already used with a different request; send the same request to get the "
+      "recorded response, or call continue_workflow with only the stateToken (rehydrate) for a fresh "
+      "ackToken and advance that to branch";
+  fail(errc::ACK_ALREADY_USED, "this ackToken was already used with a different request; rehydrate to branch",
+       std::move(d));
+}
+
+std::string rehydrate(engine::impl& e, const token::payload& st) {
+  std::string response;
+  e.store->read([&](storage::read_transaction& tx) {
+    auto info = e.run(tx, st.run_id);
+    auto node = load_node(tx, st.run_id, st.node_seq);
+    step_response_in out;
+    out.kind = "ok";
+    out.run = info.get();
+    out.seq = st.node_seq;
+    out.complete = node.rec.complete;
+    // A fresh attempt: advancing it from a node that already has a child
+    // is a fork; rehydrating writes nothing.
+    out.attempt = random_nonzero_u32();
+    workflow::cursor at;
+    if (!node.rec.complete) at = parse_cursor(node.rec.cursor);
+    out.at = &at;
+    out.context = &node.context;
+    response = step_response(e, std::move(out));
+  });
+  return response;
+}
+
+void refuse_phase(const run_status& s, std::uint64_t run) {
+  boost::json::object d;
+  d["runId"] = format_run_id(run);
+  if (s.phase == run_phase::cancelled) fail(errc::RUN_CANCELLED, "the run was cancelled", std::move(d));
+  if (s.phase == run_phase::waiting)
+    fail(errc::STEP_SUSPENDED, "the step is suspended on a callback; complete it with complete_step", std::move(d));
+}
+
+}  // namespace
+
+std::string op_continue_workflow(engine::impl& e, const boost::json::object& req) {
+  const token::payload st = verify_token(e, token::kind::state, req, "stateToken");
+  if (!req.contains("ackToken")) return rehydrate(e, st);
+  const token::payload ak = verify_token(e, token::kind::ack, req, "ackToken");
+  if (ak.run_id != st.run_id || ak.node_seq != st.node_seq) {
+    boost::json::object d;
+    d["pointer"] = "/ackToken";
+    d["stateTokenNode"] = format_node_id(st.run_id, st.node_seq);
+    d["ackTokenNode"] = format_node_id(ak.run_id, ak.node_seq);
+    fail(errc::TOKEN_SCOPE_MISMATCH, "the ackToken belongs to another run or node than the stateToken",
+         std::move(d));
+  }
+
+  const boost::json::value* ctx_delta = member(req, "context");
+  const boost::json::value* output_v = member(req, "output");
+  if (output_v) {
+    if (auto* notes = output_v->as_object().if_contains("notesMarkdown");
+        notes && notes->as_string().size() > e.limits.max_notes_bytes) {
+      throw failure(error::at(errc::PAYLOAD_TOO_LARGE, "/output/notesMarkdown",
+                              "at most " + std::to_string(e.limits.max_notes_bytes) + " bytes of notes"));
+    }
+  }
+  // The request's identity, tokens excluded: the tokens are fixed by the ack
+  // record's key, and a token re-minted under a rotated key must still match.
+  hash32 digest;
+  {
+    boost::json::object body;
+    if (ctx_delta) body["context"] = *ctx_delta;
+    if (output_v) body["output"] = *output_v;
+    digest = blake2b(json::canonicalize(body));
+  }
+  const std::string akey = ack_key(ak.run_id, ak.node_seq, ak.attempt);
+  static const boost::json::value null_output;
+  const boost::json::value& output = output_v ? *output_v : null_output;
+
+  // ---- 1. read: replay, or prepare everything that depends only on immutable data.
+  std::optional<std::string> answer;
+  std::shared_ptr<const run_info> info;
+  node_record parent;
+  boost::json::object context;
+  workflow::position next;
+  std::string child_cursor, child_context, child_step;
+  bool context_changed = false;
+  rendered_step pre;
+  std::vector<workflow::warning> warnings;
+  e.store->read([&](storage::read_transaction& tx) {
+    if (auto v = tx.get(storage::table::acks, akey)) {
+      answer = replay_or_refuse(*v, digest);
+      return;
+    }
+    info = e.run(tx, st.run_id);
+    auto sv = tx.get(storage::table::runs, run_status_key(st.run_id));
+    if (!sv) fail(errc::STORE_CORRUPT, "a run has no status record");
+    refuse_phase(decode_status(*sv), st.run_id);
+    auto node = load_node(tx, st.run_id, st.node_seq);
+    if (node.rec.complete) {
+      boost::json::object d;
+      d["nodeId"] = format_node_id(st.run_id, st.node_seq);
+      fail(errc::RUN_COMPLETE, "the node is complete; there is no pending step to acknowledge", std::move(d));
+    }
+    parent = std::move(node.rec);
+    context = std::move(node.context);
+  });
+  if (answer) return std::move(*answer);
+
+  const workflow::program& prog = *info->wf->prog;
+  const workflow::cursor at = parse_cursor(parent.cursor);
+  if (ctx_delta && !ctx_delta->as_object().empty()) {
+    merge_context(context, ctx_delta->as_object());
+    context_changed = true;
+  }
+  auto blockers = workflow::check_output(prog, at, context, output);
+  if (!blockers.empty()) {
+    // Not accepted: nothing is written; the same tokens stay valid.
+    step_response_in out;
+    out.kind = "blocked";
+    out.run = info.get();
+    out.seq = st.node_seq;
+    out.attempt = ak.attempt;
+    out.at = &at;
+    out.context = &context;
+    out.blockers = &blockers;
+    return step_response(e, std::move(out));
+  }
+  next = workflow::advance(prog, at, context, output);
+  warnings = std::move(next.warnings);
+  if (!next.complete) {
+    child_cursor = boost::json::serialize(next.at.to_json());
+    child_step = workflow::step_id_at(prog, next.at);
+    pre = render_step(*info, next.at, context, warnings);
+  } else {
+    child_cursor = boost::json::serialize(next.at.to_json());
+  }
+  if (context_changed) child_context = json::canonicalize(context);
+  const std::string output_text = output_v ? json::canonicalize(output) : std::string();
+
+  // ---- 2. one write transaction.
+  const std::int64_t now = e.now();
+  std::string response;
+  e.store->write([&](storage::write_transaction& tx) {
+    if (auto v = tx.get(storage::table::acks, akey)) {
+      response = replay_or_refuse(*v, digest);
+      return;
+    }
+    auto sv = tx.get(storage::table::runs, run_status_key(st.run_id));
+    if (!sv) fail(errc::STORE_CORRUPT, "a run has no status record");
+    run_status status = decode_status(*sv);
+    refuse_phase(status, st.run_id);
+    const std::uint32_t child = status.node_count;
+
+    node_record c;
+    c.parent = st.node_seq;
+    c.from_attempt = ak.attempt;
+    c.created_at = now;
+    c.complete = next.complete;
+    c.context_owner = context_changed ? child : parent.context_owner;
+    c.step_id = child_step;
+    c.cursor = child_cursor;
+    if (context_changed) c.context = child_context;
+    tx.put(storage::table::nodes, node_key(st.run_id, child), encode_node(c, child));
+
+    step_response_in out;
+    out.kind = "ok";
+    out.run = info.get();
+    out.seq = child;
+    out.complete = next.complete;
+    out.attempt = 0;
+    out.at = &next.at;
+    out.context = &context;
+    out.warnings = warnings;
+    out.pre = &pre;
+    response = step_response(e, std::move(out));
+    tx.put(storage::table::acks, akey, encode_ack(as_view(digest), child, response));
+
+    status_on_node_created(status, st.node_seq, child, next.complete, now, child_step, output_text);
+    tx.put(storage::table::runs, run_status_key(st.run_id), encode_status(status));
+
+    event_appender log(tx, info->session_id, now);
+    if (context_changed)
+      log.append(event_kind::context_set, st.run_id, child, boost::json::object{{"context", *ctx_delta}});
+    if (output_v) log.append(event_kind::output_appended, st.run_id, child, boost::json::object{{"output", output}});
+    boost::json::object nd;
+    nd["parent"] = st.node_seq;
+    nd["attempt"] = ak.attempt;
+    nd["cursor"] = next.at.to_json();
+    nd["complete"] = next.complete;
+    if (!next.complete) nd["stepId"] = child_step;
+    log.append(event_kind::node_created, st.run_id, child, std::move(nd));
+    log.append(event_kind::edge_created, st.run_id, child,
+               boost::json::object{{"from", st.node_seq}, {"to", child}, {"attempt", ak.attempt}});
+    log.append(event_kind::advance_recorded, st.run_id, st.node_seq,
+               boost::json::object{{"attempt", ak.attempt}, {"child", child}, {"digest", to_hex(as_view(digest))}});
+    if (next.complete) log.append(event_kind::run_completed, st.run_id, child, boost::json::object{{"node", child}});
+    log.finish();
+  });
+  return response;
+}
+
+}  // namespace tokenrail::engine_detail

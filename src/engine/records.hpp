@@ -1,0 +1,125 @@
+// The engine's records and key layout over storage::store (D5, D7, D9).
+//
+// Keys (big-endian integers, so bytewise order is numeric order):
+//   meta       "format"                               -> "1"
+//   workflows  workflowHash ("sha256:<hex>")          -> canonical pinned definition (JSON, once)
+//   sessions   sessionId                              -> session_head (binary)
+//   runs       runId:8 ‖ 0x00                         -> run document (canonical JSON: metadata+spec; immutable)
+//   runs       runId:8 ‖ 0x01                         -> run_status (binary; the status projection)
+//   nodes      runId:8 ‖ seq:4                        -> node_record (binary; immutable)
+//   acks       runId:8 ‖ seq:4 ‖ attempt:4            -> ack_record (binary: digest, child, response text)
+//   events     sessionId ‖ 0x00 ‖ index:8             -> hash:32 ‖ canonical event JSON (without prev/hash)
+//   indexes    's' ‖ sessionId ‖ 0x00 ‖ runId:8       -> ""              (session -> runs)
+//              'c' ‖ runId:8 ‖ seq:4 ‖ digest:16      -> checkpoint response text (idempotent checkpoints)
+//              'i' ‖ idempotencyKey                   -> start response text (idempotent starts)
+//   callbacks  reserved for D8 (issue 5)
+//
+// Session ids are 1..128 printable characters without NUL, so the 0x00
+// separator makes a session's prefix exact.
+//
+// Why this split: the immutable spec is written once as JSON (it is what
+// get_run shows and export carries), while everything an advance rewrites
+// or adds is binary and small; see bytes.hpp.
+#pragma once
+
+#include "engine/bytes.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tokenrail::engine_detail {
+
+inline constexpr std::uint32_t no_node = 0xffffffffu;
+inline constexpr std::string_view store_format_version = "1";
+
+// ---- keys ---------------------------------------------------------------
+std::string run_spec_key(std::uint64_t run);
+std::string run_status_key(std::uint64_t run);
+std::string node_key(std::uint64_t run, std::uint32_t seq);
+std::string node_prefix(std::uint64_t run);
+std::string ack_key(std::uint64_t run, std::uint32_t seq, std::uint32_t attempt);
+std::string ack_prefix(std::uint64_t run);
+std::string event_key(std::string_view session, std::uint64_t index);
+std::string event_prefix(std::string_view session);
+std::string session_run_index_key(std::string_view session, std::uint64_t run);
+std::string session_run_index_prefix(std::string_view session);
+std::string checkpoint_index_key(std::uint64_t run, std::uint32_t seq, std::string_view digest16);
+std::string idempotency_index_key(std::string_view key);
+
+// ---- ids as shown to callers ---------------------------------------------
+/// "run_" + 16 lowercase hex digits.
+std::string format_run_id(std::uint64_t run);
+std::optional<std::uint64_t> parse_run_id(std::string_view text);
+/// "run_<16 hex>/<seq>".
+std::string format_node_id(std::uint64_t run, std::uint32_t seq);
+/// True for 1..128 characters in 0x21..0x7e (printable ASCII, no space).
+bool valid_session_id(std::string_view s);
+
+// ---- records ------------------------------------------------------------
+enum class run_phase : std::uint8_t { running = 0, waiting = 1, completed = 2, cancelled = 3, failed = 4 };
+std::string_view phase_name(run_phase p);
+
+/// An immutable snapshot of one run at one position (D5).
+struct node_record {
+  std::uint32_t parent = no_node;      // no_node for the root
+  std::uint32_t from_attempt = 0;      // the parent's attempt that created it
+  std::int64_t created_at = 0;
+  bool complete = false;
+  /// The node whose record holds the context this node sees. A node that
+  /// did not change the context points at the owner of its parent's, so a
+  /// read is at most one extra lookup, never a walk.
+  std::uint32_t context_owner = 0;
+  std::string step_id;                 // the pending step; empty when complete
+  std::string cursor;                  // workflow::cursor as JSON text
+  std::string context;                 // context JSON text, only when context_owner == own seq
+};
+std::string encode_node(const node_record& n, std::uint32_t own_seq);
+node_record decode_node(std::string_view bytes, std::uint32_t own_seq);
+
+/// A recorded advance: replays compare the digest and return response as is.
+struct ack_view {
+  std::string_view digest;   // 32 bytes: BLAKE2b of the canonical request body (tokens excluded)
+  std::uint32_t child = 0;
+  std::string_view response; // the exact response text
+};
+std::string encode_ack(std::string_view digest32, std::uint32_t child, std::string_view response);
+ack_view decode_ack(std::string_view bytes);
+
+/// The status projection of a run (D5). Derived from the events; rewritten
+/// by every operation that changes it.
+struct run_status {
+  run_phase phase = run_phase::running;
+  std::uint32_t node_count = 0;
+  std::vector<std::uint32_t> tips;      // leaves, ascending
+  std::uint32_t preferred_tip = 0;      // the most recently created leaf
+  std::int64_t last_activity = 0;
+  std::optional<std::int64_t> completed_at;
+  std::string pending_step_id;          // of the preferred tip; empty when complete
+  std::string output;                   // JSON text of the completing output, or empty
+  std::string error;                    // JSON text, or empty (Failed runs, D8)
+  friend bool operator==(const run_status&, const run_status&) = default;
+};
+std::string encode_status(const run_status& s);
+run_status decode_status(std::string_view bytes);
+
+/// The one rule for how a new node changes the status; used by the live
+/// path and by the replay (projection.cpp), so both agree by construction.
+void status_on_node_created(run_status& s, std::uint32_t parent, std::uint32_t child, bool complete,
+                            std::int64_t at, std::string_view step_id, std::string_view output_json);
+
+/// Chain head of a session's event log.
+struct session_head {
+  std::int64_t created_at = 0;
+  std::uint64_t next_index = 0;
+  std::array<std::uint8_t, 32> last_hash{};   // zeros before the first event
+};
+std::string encode_session(const session_head& h);
+session_head decode_session(std::string_view bytes);
+
+}  // namespace tokenrail::engine_detail

@@ -1,0 +1,124 @@
+// The descriptions and request schemas of every operation (D6). Adding an
+// operation means adding a row here and a handler in op_table.cpp; a test
+// checks the two lists name the same operations.
+#include <tokenrail/engine/tool_definitions.hpp>
+
+#include <boost/json/parse.hpp>
+
+namespace tokenrail {
+namespace {
+
+struct row {
+  std::string_view name;
+  bool agent_facing;
+  std::string_view description;
+  std::string_view schema;
+};
+
+// Tokens are checked by the token codec (TOKEN_* errors name the field), so
+// the schema only asks for a string of sane length.
+#define TR_TOKEN(desc) R"({"type": "string", "maxLength": 256, "description": ")" desc R"("})"
+
+constexpr row rows[] = {
+    {"list_workflows", true,
+     "List the workflows you can start. Send {}. Returns {workflows: [{workflowId, name, description, "
+     "version, workflowHash}]}, sorted by workflowId. Read-only.",
+     R"({"type": "object", "additionalProperties": false, "properties": {}})"},
+
+    {"inspect_workflow", true,
+     "Look at one workflow before starting it. Send {workflowId} (and includeDefinition: true for the "
+     "full pinned JSON definition). Returns {workflowId, name, description, version, workflowHash, "
+     "preview: [{id, title, kind, ...}], warnings: [{pointer, message}]}. Read-only; never starts a run.",
+     R"({"type": "object", "additionalProperties": false, "required": ["workflowId"],
+         "properties": {
+           "workflowId": {"type": "string", "minLength": 1, "maxLength": 256,
+                          "description": "the id from list_workflows"},
+           "includeDefinition": {"type": "boolean"}}})"},
+
+    {"start_workflow", true,
+     "Start a run of a workflow. Send {workflowId, context?}: context holds external facts (ticket id, "
+     "repository, parameters) that the workflow's conditions and prompts may use. Returns {stateToken, "
+     "ackToken, checkpointToken, pending: {stepId, title, prompt, agentRole?, guidance?, "
+     "requireConfirmation}, isComplete, nextIntent, session: {sessionId, runId}, workflowHash}. Do what "
+     "pending.prompt says, then call continue_workflow with the stateToken and ackToken exactly as "
+     "returned. nextIntent 'await_user_confirmation' means: ask the user before continuing.",
+     R"({"type": "object", "additionalProperties": false, "required": ["workflowId"],
+         "properties": {
+           "workflowId": {"type": "string", "minLength": 1, "maxLength": 256},
+           "context": {"type": "object", "description": "external facts; not workflow progress"},
+           "sessionId": {"type": "string", "pattern": "^[!-}][!-~]{0,127}$",
+                         "description": "groups runs; generated when absent"},
+           "labels": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 1024}},
+           "idempotencyKey": {"type": "string", "minLength": 1, "maxLength": 256,
+                              "description": "the same key returns the first start's response"},
+           "correlation": {"type": "object", "additionalProperties": false,
+                           "properties": {"traceId": {"type": "string", "maxLength": 256},
+                                          "flowId": {"type": "string", "maxLength": 256},
+                                          "tenantId": {"type": "string", "maxLength": 256}}}}})"},
+
+    {"continue_workflow", true,
+     "Continue a run. After doing the pending step, send {stateToken, ackToken, output?: {notesMarkdown?, "
+     "artifacts?}, context?} to acknowledge it and get the next step (same shape as start_workflow plus "
+     "kind: 'ok' | 'blocked'). Sending the same request again returns the same response (safe to retry). "
+     "kind 'blocked' means the output was not accepted: read blockers [{code, pointer, message, "
+     "suggestedFix}], fix the output and send again with the same tokens. Send {stateToken} alone "
+     "(no ackToken) to re-read the pending step of that snapshot with a fresh ackToken; advancing an "
+     "older snapshot creates a branch (fork), which is how rewinds work.",
+     R"({"type": "object", "additionalProperties": false, "required": ["stateToken"],
+         "properties": {
+           "stateToken": )" TR_TOKEN("exactly as returned by the last response") R"(,
+           "ackToken": )" TR_TOKEN("omit to rehydrate") R"(,
+           "context": {"type": "object", "description": "facts to merge into the run's context; null removes a key"},
+           "output": {"type": "object", "additionalProperties": false,
+                      "properties": {
+                        "notesMarkdown": {"type": "string", "description": "what you did, for the record"},
+                        "artifacts": {"type": "array", "items": {"type": "object"},
+                                      "description": "structured results, e.g. {kind: 'loop_control', decision: 'continue'|'stop'}"}}}}})"},
+
+    {"checkpoint_workflow", true,
+     "Record progress without advancing (work done between steps, or after the run completed). Send "
+     "{stateToken or checkpointToken, notesMarkdown, artifacts?}. Returns {recorded, checkpoint: "
+     "{nodeId, runId}, stateToken, checkpointToken, session}. Sending the same content again for the "
+     "same snapshot records nothing new and returns the same response.",
+     R"({"type": "object", "additionalProperties": false, "required": ["notesMarkdown"],
+         "anyOf": [{"required": ["stateToken"]}, {"required": ["checkpointToken"]}],
+         "properties": {
+           "stateToken": )" TR_TOKEN("a stateToken of the run") R"(,
+           "checkpointToken": )" TR_TOKEN("a checkpointToken of the run") R"(,
+           "notesMarkdown": {"type": "string", "minLength": 1},
+           "artifacts": {"type": "array", "items": {"type": "object"}}}})"},
+
+    {"get_run", false,
+     "Host-side. Send {runId}. Returns the run resource {apiVersion: 'tokenrail/v1', kind: 'WorkflowRun', "
+     "metadata: {runId, sessionId, createdAt, labels}, spec: {workflowId, workflowHash, context, "
+     "correlation, ...}, status: {phase, pendingStepId, tips, preferredTip, completedAt, output, error, "
+     "nodeCount}}.",
+     R"({"type": "object", "additionalProperties": false, "required": ["runId"],
+         "properties": {"runId": {"type": "string", "pattern": "^run_[0-9a-f]{16}$"}}})"},
+
+    {"rotate_key", false,
+     "Host-side. Send {}. Makes a fresh token key current; tokens minted with older keys keep verifying. "
+     "Returns {keyId, previousKeyId}.",
+     R"({"type": "object", "additionalProperties": false, "properties": {}})"},
+};
+
+#undef TR_TOKEN
+
+}  // namespace
+
+const std::vector<tool_definition>& tool_definitions() {
+  static const std::vector<tool_definition> defs = [] {
+    std::vector<tool_definition> v;
+    for (const auto& r : rows) v.push_back({r.name, r.description, r.agent_facing, boost::json::parse(r.schema)});
+    return v;
+  }();
+  return defs;
+}
+
+const tool_definition* find_tool_definition(std::string_view name) {
+  for (const auto& d : tool_definitions())
+    if (d.name == name) return &d;
+  return nullptr;
+}
+
+}  // namespace tokenrail
