@@ -223,11 +223,27 @@ void render_step_response(std::string& out, const json::value& response) {
       out += '\n';
     }
     render_loop(out, *pending);
+    const json::value* contract = member(*pending, "outputContract");
+    if (contract && !contract->is_null()) {
+      out += "## Output contract\n\n";
+      std::string_view ref = str(*contract, "contractRef");
+      if (!ref.empty()) {
+        const json::value* required = member(*contract, "required");
+        bool req = !required || !required->is_bool() || required->get_bool();
+        out += std::string(req ? "Required" : "Optional") + ": submit an artifact for " + code_span(ref) +
+               " in `output.artifacts`.\n\n";
+      } else {
+        json_block(out, *contract);
+        out += '\n';
+      }
+    }
     const json::value* confirm = member(*pending, "requireConfirmation");
     if (truthy_confirmation(confirm)) {
       out += "> **Confirmation required:** show the user what this step produced and wait for "
              "their explicit confirmation before continuing.";
-      std::string_view msg = confirm->is_object() ? str(*confirm, "message") : std::string_view{};
+      // The engine puts a step's confirmation text in pending.confirmationMessage.
+      std::string_view msg = str(*pending, "confirmationMessage");
+      if (msg.empty() && confirm->is_object()) msg = str(*confirm, "message");
       if (!msg.empty()) out += "\n> " + std::string(msg);
       out += "\n\n";
     }
