@@ -1,0 +1,61 @@
+// Conditions (D2) and the variable scope they read: context + loop variables.
+//
+//   {var, equals|not_equals|gt|gte|lt|lte|contains|startsWith|endsWith|matches|in: value}
+//   {var}              truthiness
+//   {and: [c...]}  {or: [c...]}  {not: c}
+//
+// Equality is lenient: strings compare trimmed and case-insensitively,
+// numbers and numeric strings compare as numbers, "true"/"yes"/"1" are true
+// (and "false"/"no"/"0" false). An unset variable is null: it equals only
+// null, and every ordering/text operator is false for it. A condition that
+// cannot be evaluated (e.g. gt between a number and an object, a regex that
+// exceeds the matcher's limits) is false and adds a warning.
+#pragma once
+
+#include <tokenrail/workflow/library.hpp>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tokenrail::workflow {
+
+/// Nesting limit for conditions and validation rules (and/or/not).
+inline constexpr int max_condition_depth = 32;
+
+/// What conditions and templates can see. Loop variables shadow the context.
+struct scope {
+  const boost::json::object* context = nullptr;
+  std::vector<std::pair<std::string, boost::json::value>> vars;   // innermost last
+
+  /// Resolves a dotted path ("a.b.0.c": objects by key, arrays by index).
+  /// nullptr if any segment is missing.
+  const boost::json::value* lookup(std::string_view path) const;
+};
+
+/// True if `s` is a dotted variable path (identifier segments or indexes).
+bool is_var_path(std::string_view s) noexcept;
+
+/// Compile-time check of a condition; throws failure(WORKFLOW_INVALID) at
+/// the first bad field, appends warnings for unknown keys.
+void check_condition(const boost::json::value& c, const std::string& pointer,
+                     std::vector<warning>& warnings, int depth = 0);
+
+/// Evaluates a (checked) condition. `pointer` names it in warnings.
+bool eval_condition(const boost::json::value& c, const scope& s, std::vector<warning>& warnings,
+                    const std::string& pointer, int depth = 0);
+
+/// Lenient helpers, exposed for tests and validation rules.
+bool lenient_equals(const boost::json::value* a, const boost::json::value& b);
+std::optional<double> as_number(const boost::json::value& v);
+bool truthy(const boost::json::value* v);
+/// A scalar as text (strings as is, numbers/bools as JSON); nullopt for
+/// null, arrays and objects.
+std::optional<std::string> scalar_text(const boost::json::value& v);
+
+}  // namespace tokenrail::workflow

@@ -1,0 +1,249 @@
+#include "workflow/expand.hpp"
+
+#include "workflow/program.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <cctype>
+#include <set>
+
+namespace tokenrail::workflow {
+namespace json = boost::json;
+
+namespace {
+
+constexpr int max_walk_depth = 128;
+
+bool has_template_call(const json::value& steps, int depth) {
+  if (depth > max_walk_depth || !steps.is_array()) return false;
+  for (const auto& s : steps.get_array()) {
+    if (!s.is_object()) continue;
+    const auto& o = s.get_object();
+    if (o.contains("templateCall")) return true;
+    if (auto b = o.find("body"); b != o.end() && has_template_call(b->value(), depth + 1)) return true;
+  }
+  return false;
+}
+
+void collect_ids(const json::value& steps, std::set<std::string, std::less<>>& ids, int depth) {
+  if (depth > max_walk_depth || !steps.is_array()) return;
+  for (const auto& s : steps.get_array()) {
+    if (!s.is_object()) continue;
+    const auto& o = s.get_object();
+    if (auto id = o.find("id"); id != o.end() && id->value().is_string()) ids.emplace(id->value().get_string());
+    if (auto b = o.find("body"); b != o.end()) collect_ids(b->value(), ids, depth + 1);
+  }
+}
+
+class substituter {
+ public:
+  substituter(const json::object& args, std::string args_pointer, std::string routine_id)
+      : args_(args), args_pointer_(std::move(args_pointer)), routine_id_(std::move(routine_id)) {}
+
+  std::string fill(std::string_view text) const {
+    std::string out;
+    out.reserve(text.size());
+    std::size_t i = 0;
+    while (i < text.size()) {
+      const char c = text[i];
+      if (c != '{') {
+        out += c;
+        ++i;
+        continue;
+      }
+      if (i + 1 < text.size() && text[i + 1] == '{') {   // {{var}}: run time, copy verbatim
+        const std::size_t close = text.find("}}", i + 2);
+        const std::size_t end = close == std::string_view::npos ? text.size() : close + 2;
+        out.append(text.substr(i, end - i));
+        i = end;
+        continue;
+      }
+      std::size_t j = i + 1;
+      while (j < text.size() && (std::isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_')) ++j;
+      if (j == i + 1 || j >= text.size() || text[j] != '}' || std::isdigit(static_cast<unsigned char>(text[i + 1]))) {
+        out += c;   // not {identifier}: JSON examples, code, ... stay as written
+        ++i;
+        continue;
+      }
+      const std::string_view name = text.substr(i + 1, j - i - 1);
+      auto it = args_.find(name);
+      if (it == args_.end()) {
+        error e = error::at(errc::TEMPLATE_ARG_MISSING, args_pointer_,
+                            "a value for \"" + std::string(name) + "\" (routine " + routine_id_ + " uses {" +
+                                std::string(name) + "})");
+        e.details.as_object()["arg"] = name;
+        e.details.as_object()["routine"] = routine_id_;
+        throw failure(std::move(e));
+      }
+      if (it->value().is_string()) out.append(it->value().get_string());
+      else out += json::serialize(it->value());
+      i = j + 1;
+    }
+    return out;
+  }
+
+  json::value walk(const json::value& v, int depth) const {
+    if (depth > max_walk_depth) throw_at(errc::WORKFLOW_INVALID, args_pointer_, "a routine nested at most 128 levels deep");
+    if (v.is_string()) return json::value(fill(v.get_string()));
+    if (v.is_array()) {
+      json::array out;
+      for (const auto& item : v.get_array()) out.push_back(walk(item, depth + 1));
+      return out;
+    }
+    if (v.is_object()) {
+      json::object out;
+      for (const auto& m : v.get_object()) out[m.key()] = walk(m.value(), depth + 1);
+      return out;
+    }
+    return v;
+  }
+
+ private:
+  const json::object& args_;
+  std::string args_pointer_;
+  std::string routine_id_;
+};
+
+// Prefixes step ids, body references and conditionSource.loopId that name
+// routine steps.
+void prefix_ids(json::value& steps, const std::string& prefix, const std::set<std::string, std::less<>>& ids,
+                int depth) {
+  if (depth > max_walk_depth || !steps.is_array()) return;
+  auto renamed = [&](json::value& v) {
+    if (v.is_string() && ids.count(v.get_string())) v = json::value(prefix + std::string(v.get_string()));
+  };
+  for (auto& s : steps.get_array()) {
+    if (!s.is_object()) continue;
+    auto& o = s.get_object();
+    if (auto id = o.find("id"); id != o.end()) renamed(id->value());
+    if (auto loop = o.find("loop"); loop != o.end() && loop->value().is_object())
+      if (auto cs = loop->value().get_object().find("conditionSource");
+          cs != loop->value().get_object().end() && cs->value().is_object())
+        if (auto lid = cs->value().get_object().find("loopId"); lid != cs->value().get_object().end())
+          renamed(lid->value());
+    if (auto b = o.find("body"); b != o.end()) {
+      if (b->value().is_string()) renamed(b->value());
+      else prefix_ids(b->value(), prefix, ids, depth + 1);
+    }
+  }
+}
+
+class expander {
+ public:
+  explicit expander(const routine_resolver& r) : routines_(r) {}
+
+  json::value steps(const json::value& in, const std::string& p, int depth) {
+    if (depth > max_walk_depth || !in.is_array()) return in;   // validation reports the shape
+    json::array out;
+    std::size_t i = 0;
+    for (const auto& s : in.get_array()) {
+      const std::string sp = pointer_join(p, i++);
+      if (!s.is_object()) {
+        out.push_back(s);
+        continue;
+      }
+      const auto& o = s.get_object();
+      if (o.contains("templateCall")) {
+        for (auto& expanded : call(o, sp)) out.push_back(std::move(expanded));
+        continue;
+      }
+      if (auto b = o.find("body"); b != o.end() && b->value().is_array()) {
+        json::object copy = o;
+        copy["body"] = steps(b->value(), pointer_join(sp, "body"), depth + 1);
+        out.push_back(std::move(copy));
+        continue;
+      }
+      out.push_back(s);
+    }
+    return out;
+  }
+
+ private:
+  json::array call(const json::object& caller, const std::string& p) {
+    const std::string tp = pointer_join(p, "templateCall");
+    const json::value& tc = caller.at("templateCall");
+    if (!tc.is_object()) throw_at(errc::WORKFLOW_INVALID, tp, "an object {templateId, args?}");
+    const auto& tco = tc.get_object();
+    const auto tid = tco.find("templateId");
+    if (tid == tco.end() || !tid->value().is_string() || tid->value().get_string().empty())
+      throw_at(errc::WORKFLOW_INVALID, pointer_join(tp, "templateId"), "a routine name (e.g. \"wr.templates.routine.code-review\")");
+    static const json::object no_args;
+    const json::object* args = &no_args;
+    if (auto a = tco.find("args"); a != tco.end()) {
+      if (!a->value().is_object()) throw_at(errc::WORKFLOW_INVALID, pointer_join(tp, "args"), "an object of arguments");
+      args = &a->value().get_object();
+    }
+    const auto id = caller.find("id");
+    if (id == caller.end() || !id->value().is_string() || id->value().get_string().empty())
+      throw_at(errc::WORKFLOW_INVALID, pointer_join(p, "id"), "a step id (the prefix of the routine's step ids)");
+    const std::string template_id(tid->value().get_string());
+    const json::value* routine = nullptr;
+    std::string routine_id;
+    const auto candidates = routine_candidates(template_id);
+    if (routines_)
+      for (const auto& c : candidates)
+        if ((routine = routines_(c))) {
+          routine_id = c;
+          break;
+        }
+    if (!routine) {
+      std::string tried;
+      for (const auto& c : candidates) tried += (tried.empty() ? "" : ", ") + c;
+      throw_at(errc::WORKFLOW_DANGLING_REF, pointer_join(tp, "templateId"), "the name of a known routine (tried " + tried + ")");
+    }
+    const json::value* rsteps = nullptr;
+    if (routine->is_object())
+      if (auto rs = routine->get_object().find("steps"); rs != routine->get_object().end() && rs->value().is_array() &&
+                                                           !rs->value().get_array().empty())
+        rsteps = &rs->value();
+    if (!rsteps)
+      throw_at(errc::WORKFLOW_INVALID, pointer_join(tp, "templateId"), "a routine with a non-empty steps array (" + routine_id + ")");
+    if (has_template_call(*rsteps, 0))
+      throw_at(errc::WORKFLOW_INVALID, pointer_join(tp, "templateId"),
+               "a routine without templateCall of its own (" + routine_id + " calls another routine)");
+
+    substituter sub(*args, pointer_join(tp, "args"), routine_id);
+    json::value filled = sub.walk(*rsteps, 0);
+    std::set<std::string, std::less<>> ids;
+    collect_ids(filled, ids, 0);
+    prefix_ids(filled, std::string(id->value().get_string()) + std::string(routine_id_separator), ids, 0);
+
+    json::array out = std::move(filled.get_array());
+    if (auto rc = caller.find("runCondition"); rc != caller.end())
+      for (auto& s : out) {
+        if (!s.is_object()) continue;
+        auto& so = s.get_object();
+        if (auto own = so.find("runCondition"); own != so.end())
+          own->value() = json::object{{"and", json::array{rc->value(), own->value()}}};
+        else
+          so["runCondition"] = rc->value();
+      }
+    return out;
+  }
+
+  const routine_resolver& routines_;
+};
+
+}  // namespace
+
+std::vector<std::string> routine_candidates(std::string_view template_id) {
+  constexpr std::string_view prefix = "wr.templates.routine.";
+  if (template_id.starts_with(prefix)) {
+    const std::string name(template_id.substr(prefix.size()));
+    return {"wr.routine-" + name, "routine-" + name, name};
+  }
+  return {std::string(template_id)};
+}
+
+json::value expand_templates(const json::value& definition, const routine_resolver& routines) {
+  if (!definition.is_object()) return definition;
+  const auto& o = definition.get_object();
+  auto s = o.find("steps");
+  if (s == o.end() || !has_template_call(s->value(), 0)) return definition;
+  expander e(routines);
+  json::object out = o;
+  out["steps"] = e.steps(s->value(), "/steps", 0);
+  return out;
+}
+
+}  // namespace tokenrail::workflow

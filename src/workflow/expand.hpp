@@ -1,0 +1,37 @@
+// templateCall expansion (D2), done on the JSON before validation so that
+// the pinned definition is self-contained.
+//
+//   {"id": "review", "title": "...", "templateCall": {"templateId":
+//     "wr.templates.routine.code-review", "args": {"target": "src/"}}}
+//
+// is replaced by the steps of the routine "wr.routine-code-review" (or
+// "routine-code-review", or "code-review"), each id (nested loop bodies
+// included) prefixed "review." - the separator is "."; loop bodies given by
+// id and conditionSource.loopId naming a routine step are prefixed too.
+// {target} in any string of the routine's steps becomes "src/" (a non-string
+// arg is inserted as compact JSON); {{var}} is left for run time. A
+// runCondition on the calling step is and-ed into every expanded top-level
+// step. A routine that itself contains a templateCall is an error.
+#pragma once
+
+#include <tokenrail/workflow/library.hpp>
+
+#include <boost/json/value.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace tokenrail::workflow {
+
+/// The separator between the calling step's id and a routine step's id.
+inline constexpr std::string_view routine_id_separator = ".";
+
+/// The routine ids tried for a templateId, in order.
+std::vector<std::string> routine_candidates(std::string_view template_id);
+
+/// The definition with every templateCall expanded. Throws failure:
+/// WORKFLOW_INVALID (bad templateCall shape, routine with a templateCall),
+/// WORKFLOW_DANGLING_REF (unknown routine), TEMPLATE_ARG_MISSING.
+boost::json::value expand_templates(const boost::json::value& definition, const routine_resolver& routines);
+
+}  // namespace tokenrail::workflow
