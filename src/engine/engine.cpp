@@ -16,6 +16,13 @@
 #include <chrono>
 #include <new>
 
+// Until the LMDB backend lands (helper "storage"), the engine links without
+// it: a weak reference is null when no definition exists, and opening an
+// lmdb store then reports STORAGE_ERROR instead of failing to link.
+namespace tokenrail::storage {
+[[gnu::weak]] result<std::unique_ptr<store>> open_lmdb_store(const lmdb_options& options);
+}
+
 namespace tokenrail {
 
 using namespace engine_detail;
@@ -132,6 +139,8 @@ result<std::unique_ptr<engine>> engine::open(const boost::json::value& config, c
       o.initial_map_bytes = get_u64(st, "mapSizeBytes", o.initial_map_bytes);
       o.max_map_bytes = get_u64(st, "maxMapSizeBytes", 0);
       if (auto* ro = st.if_contains("readOnly")) o.read_only = ro->as_bool();
+      if (&storage::open_lmdb_store == nullptr)
+        return error::make(errc::STORAGE_ERROR, "the lmdb backend is not built into this library");
       auto s = storage::open_lmdb_store(o);
       if (!s) return std::move(s).error();
       p->store = std::move(*s);

@@ -1,0 +1,146 @@
+// start_workflow, continue_workflow (advance and rehydrate), list/inspect.
+#include "engine/support.hpp"
+
+using namespace trtest;
+
+TEST_CASE("start and continue a linear workflow to completion", "[engine][start]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = make_engine(backend, {linear_workflow("lin3", 3)});
+  if (!e) return;
+
+  auto r = start(*e, "lin3", json::object{{"ticket", "AUTH-1"}});
+  INFO(json::serialize(r));
+  REQUIRE(error_code(r).empty());
+  CHECK(str(r, "stateToken").rfind("st1_", 0) == 0);
+  CHECK(str(r, "ackToken").rfind("ak1_", 0) == 0);
+  CHECK(str(r, "checkpointToken").rfind("ck1_", 0) == 0);
+  CHECK(str(r, "stateToken").size() == 52);
+  CHECK(r.at("pending").at("stepId") == "s1");
+  CHECK(r.at("pending").at("title") == "Step 1");
+  CHECK(r.at("pending").at("prompt") == "Do step 1 for AUTH-1.");
+  CHECK(r.at("pending").at("requireConfirmation") == false);
+  CHECK(r.at("isComplete") == false);
+  CHECK(r.at("nextIntent") == "perform_pending_then_continue");
+  CHECK(str(r.at("session"), "runId").rfind("run_", 0) == 0);
+  CHECK(str(r.at("session"), "sessionId").size() > 0);
+  CHECK(str(r, "workflowHash").rfind("sha256:", 0) == 0);
+  CHECK_FALSE(r.as_object().contains("kind"));
+
+  std::vector<std::string> seen{"s1"};
+  for (int i = 0; i < 10 && r.at("isComplete") == false; ++i) {
+    r = advance(*e, r);
+    INFO(json::serialize(r));
+    REQUIRE(error_code(r).empty());
+    CHECK(r.at("kind") == "ok");
+    if (r.at("pending").is_object()) seen.emplace_back(r.at("pending").at("stepId").as_string());
+  }
+  CHECK(seen == std::vector<std::string>{"s1", "s2", "s3"});
+  CHECK(r.at("isComplete") == true);
+  CHECK(r.at("pending").is_null());
+  CHECK(r.at("nextIntent") == "complete");
+  CHECK_FALSE(r.as_object().contains("ackToken"));
+  CHECK(r.as_object().contains("stateToken"));
+}
+
+TEST_CASE("context merges into later prompts and null removes a key", "[engine][start]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = make_engine(backend, {linear_workflow("lin3", 3)});
+  if (!e) return;
+  auto r = start(*e, "lin3");
+  CHECK(r.at("pending").at("prompt") == "Do step 1 for [unset: ticket].");
+  json::object req;
+  req["stateToken"] = r.at("stateToken");
+  req["ackToken"] = r.at("ackToken");
+  req["context"] = json::object{{"ticket", "T-9"}};
+  r = call(*e, "continue_workflow", req);
+  INFO(json::serialize(r));
+  CHECK(r.at("pending").at("prompt") == "Do step 2 for T-9.");
+  req["stateToken"] = r.at("stateToken");
+  req["ackToken"] = r.at("ackToken");
+  req["context"] = json::object{{"ticket", nullptr}};
+  r = call(*e, "continue_workflow", req);
+  CHECK(r.at("pending").at("prompt") == "Do step 3 for [unset: ticket].");
+}
+
+TEST_CASE("rehydrate returns the pending step with a fresh ackToken and writes nothing", "[engine][rehydrate]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = make_engine(backend, {linear_workflow("lin3", 3)});
+  if (!e) return;
+  auto r = start(*e, "lin3");
+  auto stats_before = e->internals().store->stats();
+  auto h = call(*e, "continue_workflow", json::object{{"stateToken", r.at("stateToken")}});
+  INFO(json::serialize(h));
+  REQUIRE(error_code(h).empty());
+  CHECK(h.at("kind") == "ok");
+  CHECK(h.at("stateToken") == r.at("stateToken"));
+  CHECK(h.at("ackToken") != r.at("ackToken"));
+  CHECK(h.at("pending") == r.at("pending"));
+  auto h2 = call(*e, "continue_workflow", json::object{{"stateToken", r.at("stateToken")}});
+  CHECK(h2.at("ackToken") != h.at("ackToken"));
+  CHECK(e->internals().store->stats().entries == stats_before.entries);
+  CHECK(e->internals().store->stats().bytes_used == stats_before.bytes_used);
+  // The fresh ackToken advances.
+  auto a = advance(*e, h);
+  CHECK(a.at("pending").at("stepId") == "s2");
+}
+
+TEST_CASE("host session ids, labels and correlation are kept", "[engine][start]") {
+  auto e = make_engine("memory", {linear_workflow("lin2", 2)});
+  json::object req{{"workflowId", "lin2"},
+                   {"sessionId", "AUTH-1234"},
+                   {"labels", json::object{{"team", "core"}}},
+                   {"correlation", json::object{{"traceId", "t-1"}, {"tenantId", "acme"}}}};
+  auto r = call(*e, "start_workflow", req);
+  INFO(json::serialize(r));
+  REQUIRE(error_code(r).empty());
+  CHECK(r.at("session").at("sessionId") == "AUTH-1234");
+  auto run = call(*e, "get_run", json::object{{"runId", r.at("session").at("runId")}});
+  CHECK(run.at("metadata").at("labels").at("team") == "core");
+  CHECK(run.at("spec").at("correlation").at("traceId") == "t-1");
+  CHECK(run.at("spec").at("correlation").at("flowId").is_null());
+  CHECK(run.at("spec").at("correlation").at("tenantId") == "acme");
+}
+
+TEST_CASE("idempotencyKey on start returns the first start's response", "[engine][start]") {
+  auto e = make_engine("memory", {linear_workflow("lin2", 2)});
+  const std::string req = R"({"workflowId":"lin2","idempotencyKey":"k-1"})";
+  const std::string a = e->call("start_workflow", req);
+  const std::string b = e->call("start_workflow", req);
+  CHECK(a == b);
+  const std::string c = e->call("start_workflow", R"({"workflowId":"lin2","idempotencyKey":"k-2"})");
+  CHECK(c != a);
+}
+
+TEST_CASE("requireConfirmation asks to await the user", "[engine][start]") {
+  json::value wf = linear_workflow("conf", 2);
+  wf.at("steps").as_array()[0].as_object()["requireConfirmation"] = true;
+  auto e = make_engine("memory", {wf});
+  auto r = start(*e, "conf");
+  INFO(json::serialize(r));
+  CHECK(r.at("pending").at("requireConfirmation") == true);
+  CHECK(r.at("nextIntent") == "await_user_confirmation");
+  r = advance(*e, r);
+  CHECK(r.at("nextIntent") == "perform_pending_then_continue");
+}
+
+TEST_CASE("list and inspect workflows", "[engine][workflows]") {
+  json::value wf = linear_workflow("b-wf", 2);
+  wf.as_object()["mysteryField"] = 1;
+  auto e = make_engine("memory", {linear_workflow("a-wf", 1), wf});
+  auto l = call(*e, "list_workflows", json::object{});
+  INFO(json::serialize(l));
+  REQUIRE(l.at("workflows").as_array().size() == 2);
+  CHECK(l.at("workflows").at(0).at("workflowId") == "a-wf");
+  CHECK(l.at("workflows").at(1).at("workflowId") == "b-wf");
+  auto i = call(*e, "inspect_workflow", json::object{{"workflowId", "b-wf"}});
+  INFO(json::serialize(i));
+  CHECK(i.at("preview").as_array().size() == 2);
+  CHECK(i.at("warnings").as_array().size() == 1);
+  CHECK(i.at("warnings").at(0).at("pointer") == "/mysteryField");
+  CHECK_FALSE(i.as_object().contains("definition"));
+  auto d = call(*e, "inspect_workflow", json::object{{"workflowId", "b-wf"}, {"includeDefinition", true}});
+  CHECK(d.at("definition").at("id") == "b-wf");
+  auto nf = call(*e, "inspect_workflow", json::object{{"workflowId", "nope"}});
+  CHECK(error_code(nf) == "WORKFLOW_NOT_FOUND");
+  CHECK(error_code(start(*e, "nope")) == "WORKFLOW_NOT_FOUND");
+}
