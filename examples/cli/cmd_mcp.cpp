@@ -1,0 +1,75 @@
+// tokenrail mcp: the MCP server over stdio (line-delimited JSON-RPC 2.0).
+#include "cli.hpp"
+
+#include <tokenrail/engine/tool_definitions.hpp>
+#include <tokenrail/host/mcp_server.hpp>
+#include <tokenrail/host/stdio_transport.hpp>
+
+#include <csignal>
+#include <iostream>
+
+#include <unistd.h>
+
+namespace tokenrail::cli {
+
+namespace {
+constexpr std::string_view help = R"(usage: tokenrail mcp [--max-message-bytes N]
+
+Serves the Model Context Protocol over stdio until stdin closes: one JSON-RPC
+2.0 message per line in, one reply per line out. Lists the agent-facing
+engine operations as tools (schemas from tool_definitions); tool results are
+a markdown rendering of the response plus the response as structuredContent.
+Diagnostics go to stderr; stdout carries only protocol messages.
+
+  --max-message-bytes N   longest accepted message (default 4194304); longer
+                          lines are skipped and answered with an error
+)";
+
+constexpr std::string_view instructions =
+    "tokenrail runs workflows step by step. Call list_workflows, then start_workflow. "
+    "Do what pending.prompt says, then call continue_workflow with the stateToken and "
+    "ackToken exactly as returned (and your notes in output.notesMarkdown). Repeat until "
+    "isComplete. Replaying the same call is safe; an older stateToken continues from that "
+    "point (a branch).";
+
+std::vector<host::mcp_tool> agent_tools() {
+  std::vector<host::mcp_tool> out;
+  for (const auto& d : tool_definitions()) {
+    if (!d.agent_facing) continue;
+    out.push_back({std::string(d.name), std::string(d.description), d.input_schema()});
+  }
+  return out;
+}
+}  // namespace
+
+int cmd_mcp(const global_options& g, const args& a) {
+  if (wants_help(a)) {
+    std::cout << help;
+    return exit_ok;
+  }
+  host::mcp_options opts;
+  opts.instructions = std::string(instructions);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] == "--max-message-bytes" && i + 1 < a.size()) {
+      try {
+        opts.max_message_bytes = std::stoul(a[++i]);
+      } catch (...) {
+        return usage_error("mcp", "--max-message-bytes needs a number");
+      }
+      if (opts.max_message_bytes < 64) return usage_error("mcp", "--max-message-bytes must be at least 64");
+    } else {
+      return usage_error("mcp", "unknown argument " + a[i]);
+    }
+  }
+  auto e = open_engine(g);
+  if (!e) return exit_error;
+  // A client that goes away mid-reply must end the loop, not kill us silently.
+  std::signal(SIGPIPE, SIG_IGN);
+  engine* eng = e.get();
+  host::mcp_server server([eng](std::string_view op, std::string_view req) { return eng->call(op, req); },
+                          agent_tools(), opts);
+  return host::serve_stdio(server, STDIN_FILENO, STDOUT_FILENO, opts.max_message_bytes) == 0 ? exit_ok
+                                                                                            : exit_error;
+}
+
+}  // namespace tokenrail::cli

@@ -1,0 +1,65 @@
+// tokenrail: the command-line host of the engine (D11).
+#include "cli.hpp"
+
+#include <cstdio>
+#include <iostream>
+#include <string_view>
+
+namespace {
+
+constexpr std::string_view usage = R"(usage: tokenrail [global options] <command> [args]
+
+Runs agent-driven workflows through opaque tokens on a local store.
+
+Commands:
+  call OP [JSON|-]        run one engine operation, print its JSON response
+  run WORKFLOW --auto     drive a workflow to completion with generated notes
+  sessions                list the sessions and runs in the store
+  show RUN                print a run's DAG (--format text|dot|mermaid)
+  export SESSION          print a session's bundle (export_session)
+  import FILE|-           import a session bundle (import_session)
+  verify                  check every hash chain and replay; exit 0 only if all match
+  mcp                     serve the Model Context Protocol over stdio
+
+Global options (anywhere on the line):
+  --store DIR             the LMDB store directory (env TOKENRAIL_STORE; default
+                          $XDG_DATA_HOME/tokenrail or ~/.local/share/tokenrail)
+  --workflows DIR         a workflow directory; repeatable (env TOKENRAIL_WORKFLOWS,
+                          colon-separated, used when no --workflows is given)
+  --memory                use an ephemeral in-memory store instead
+  -h, --help              this help; 'tokenrail <command> --help' for a command
+
+Exit codes: 0 success, 1 an error returned by the engine (as data), 2 usage.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace tokenrail::cli;
+  global_options g;
+  args rest;
+  if (auto err = parse_global_options(argc, argv, g, rest)) {
+    std::cerr << "tokenrail: " << *err << "\n";
+    return exit_usage;
+  }
+  if (rest.empty()) {
+    std::cerr << usage;
+    return exit_usage;
+  }
+  std::string cmd = rest.front();
+  args a(rest.begin() + 1, rest.end());
+  if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+    std::cout << usage;
+    return exit_ok;
+  }
+  if (cmd == "call") return cmd_call(g, a);
+  if (cmd == "run") return cmd_run(g, a);
+  if (cmd == "sessions") return cmd_sessions(g, a);
+  if (cmd == "show") return cmd_show(g, a);
+  if (cmd == "export") return cmd_export(g, a);
+  if (cmd == "import") return cmd_import(g, a);
+  if (cmd == "verify") return cmd_verify(g, a);
+  if (cmd == "mcp") return cmd_mcp(g, a);
+  std::cerr << "tokenrail: unknown command '" << cmd << "'\n\n" << usage;
+  return exit_usage;
+}
