@@ -81,6 +81,7 @@ bool from_hex(std::string_view hex, std::span<std::uint8_t> out) noexcept {
   // sodium_hex2bin stops at the first non-hex character; checking the
   // alphabet and the exact length first makes decoding strict.
   if (hex.size() != out.size() * 2 || !all_hex(hex)) return false;
+  if (out.empty()) return true;  // sodium_hex2bin must not see a null buffer
   std::size_t len = 0;
   const char* end = nullptr;
   if (sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &len, &end) != 0) return false;

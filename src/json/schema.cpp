@@ -23,11 +23,6 @@ namespace {
 
 namespace bj = boost::json;
 
-// libstdc++'s std::regex matches recursively, one stack frame chain per
-// character for many patterns, so a long subject could overflow the stack.
-// Strings longer than this are refused for `pattern` (a violation, never a
-// crash); tokens, ids and short fields are far below it.
-constexpr std::size_t max_pattern_subject = 8192;
 
 // ---- small helpers ----------------------------------------------------------
 

@@ -22,6 +22,7 @@
 
 #include <boost/json/value.hpp>
 
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -35,6 +36,11 @@ struct schema_violation {
   /// What was expected, in words, e.g. "a string", "at most 3 items".
   std::string expected;
 };
+
+/// libstdc++'s std::regex matches recursively (stack depth grows with the
+/// subject), so `pattern` refuses strings longer than this many bytes as a
+/// violation rather than risk overflowing the stack.
+inline constexpr std::size_t max_pattern_subject = 8192;
 
 /// How deep $ref may nest while validating one instance; deeper is treated
 /// as a malformed (recursive) schema and reported as a violation.
