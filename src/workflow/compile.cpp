@@ -11,9 +11,10 @@ namespace tokenrail::workflow {
 namespace json = boost::json;
 
 result<std::shared_ptr<const compiled>> compile(const json::value& definition, const routine_resolver& routines) {
+  std::vector<pointer_origin> origins;
   try {
     auto out = std::make_shared<compiled>();
-    out->definition = expand_templates(definition, routines);
+    out->definition = expand_templates(definition, routines, &origins);
     definition_meta meta;
     out->prog = parse_definition(out->definition, meta, out->warnings);
     out->id = std::move(meta.id);
@@ -28,6 +29,17 @@ result<std::shared_ptr<const compiled>> compile(const json::value& definition, c
     // The hash refuses non-finite doubles as INVALID_REQUEST; for a
     // definition that is a definition problem.
     if (e.code == errc::INVALID_REQUEST) e.code = errc::WORKFLOW_INVALID;
+    // Errors found after expansion name the file's field, not the expanded one.
+    if (!origins.empty() && e.details.is_object())
+      if (auto* p = e.details.as_object().if_contains("pointer"); p && p->is_string()) {
+        const std::string expanded(p->as_string());
+        const std::string source = source_pointer(origins, expanded);
+        if (source != expanded) {
+          e.details.as_object()["pointer"] = source;
+          e.details.as_object()["expandedPointer"] = expanded;
+          if (auto at = e.message.find(expanded); at != std::string::npos) e.message.replace(at, expanded.size(), source);
+        }
+      }
     return e;
   } catch (const std::bad_alloc&) {
     return error::make(errc::OUT_OF_MEMORY, "out of memory while compiling a workflow");

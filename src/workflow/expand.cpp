@@ -130,29 +130,40 @@ void prefix_ids(json::value& steps, const std::string& prefix, const std::set<st
 
 class expander {
  public:
-  explicit expander(const routine_resolver& r) : routines_(r) {}
+  expander(const routine_resolver& r, std::vector<pointer_origin>* origins) : routines_(r), origins_(origins) {}
 
-  json::value steps(const json::value& in, const std::string& p, int depth) {
+  // `p`: the array's pointer in the file; `q`: in the expanded definition.
+  json::value steps(const json::value& in, const std::string& p, const std::string& q, int depth) {
     if (depth > max_walk_depth || !in.is_array()) return in;   // validation reports the shape
     json::array out;
     std::size_t i = 0;
+    auto origin = [&](const std::string& source) {
+      if (origins_) origins_->push_back({pointer_join(q, out.size()), source});
+    };
     for (const auto& s : in.get_array()) {
       const std::string sp = pointer_join(p, i++);
       if (!s.is_object()) {
+        origin(sp);
         out.push_back(s);
         continue;
       }
       const auto& o = s.get_object();
       if (o.contains("templateCall")) {
-        for (auto& expanded : call(o, sp)) out.push_back(std::move(expanded));
+        for (auto& expanded : call(o, sp)) {
+          origin(pointer_join(sp, "templateCall"));
+          out.push_back(std::move(expanded));
+        }
         continue;
       }
       if (auto b = o.find("body"); b != o.end() && b->value().is_array()) {
+        const std::string here = pointer_join(q, out.size());
+        origin(sp);
         json::object copy = o;
-        copy["body"] = steps(b->value(), pointer_join(sp, "body"), depth + 1);
+        copy["body"] = steps(b->value(), pointer_join(sp, "body"), pointer_join(here, "body"), depth + 1);
         out.push_back(std::move(copy));
         continue;
       }
+      origin(sp);
       out.push_back(s);
     }
     return out;
@@ -222,6 +233,7 @@ class expander {
   }
 
   const routine_resolver& routines_;
+  std::vector<pointer_origin>* origins_;
 };
 
 }  // namespace
@@ -235,15 +247,29 @@ std::vector<std::string> routine_candidates(std::string_view template_id) {
   return {std::string(template_id)};
 }
 
-json::value expand_templates(const json::value& definition, const routine_resolver& routines) {
+json::value expand_templates(const json::value& definition, const routine_resolver& routines,
+                             std::vector<pointer_origin>* origins) {
   if (!definition.is_object()) return definition;
   const auto& o = definition.get_object();
   auto s = o.find("steps");
   if (s == o.end() || !has_template_call(s->value(), 0)) return definition;
-  expander e(routines);
+  expander e(routines, origins);
   json::object out = o;
-  out["steps"] = e.steps(s->value(), "/steps", 0);
+  out["steps"] = e.steps(s->value(), "/steps", "/steps", 0);
   return out;
+}
+
+std::string source_pointer(const std::vector<pointer_origin>& origins, std::string_view expanded) {
+  const pointer_origin* best = nullptr;
+  for (const auto& o : origins) {
+    const bool covers = expanded.starts_with(o.expanded) &&
+                        (expanded.size() == o.expanded.size() || expanded[o.expanded.size()] == '/');
+    if (covers && (!best || o.expanded.size() > best->expanded.size())) best = &o;
+  }
+  if (!best) return std::string(expanded);
+  // Inside a routine's step the rest of the path is the routine's, not the file's.
+  if (best->source.ends_with("/templateCall")) return best->source;
+  return best->source + std::string(expanded.substr(best->expanded.size()));
 }
 
 }  // namespace tokenrail::workflow

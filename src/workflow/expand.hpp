@@ -29,9 +29,22 @@ inline constexpr std::string_view routine_id_separator = ".";
 /// The routine ids tried for a templateId, in order.
 std::vector<std::string> routine_candidates(std::string_view template_id);
 
+/// Where each step of the expanded definition came from: pointer of the step
+/// in the expanded definition -> pointer in the file ("/steps/4" ->
+/// "/steps/3"; a routine's step -> the caller's ".../templateCall").
+struct pointer_origin {
+  std::string expanded, source;
+};
+
 /// The definition with every templateCall expanded. Throws failure:
 /// WORKFLOW_INVALID (bad templateCall shape, routine with a templateCall),
 /// WORKFLOW_DANGLING_REF (unknown routine), TEMPLATE_ARG_MISSING.
-boost::json::value expand_templates(const boost::json::value& definition, const routine_resolver& routines);
+/// `origins` (optional) receives the step pointer map when anything expanded.
+boost::json::value expand_templates(const boost::json::value& definition, const routine_resolver& routines,
+                                    std::vector<pointer_origin>* origins = nullptr);
+
+/// Maps a pointer into the expanded definition back to the file; unchanged
+/// when no origin covers it.
+std::string source_pointer(const std::vector<pointer_origin>& origins, std::string_view expanded);
 
 }  // namespace tokenrail::workflow

@@ -1,0 +1,107 @@
+// library::load: recursive scan, routines resolved and hidden from list(),
+// duplicate ids naming both files, invalid files naming theirs.
+#include "workflow_test_support.hpp"
+
+#include <filesystem>
+
+using namespace wf_test;
+namespace fs = std::filesystem;
+
+TEST_CASE("the fixtures directory loads; list() is sorted and excludes routines") {
+  const library& lib = fixtures();
+  std::vector<std::string> listed;
+  for (const auto& c : lib.list()) listed.push_back(c->id);
+  CHECK(listed == ids{"api-design-blocks", "bug-fix-while", "design-doc-until", "feature-with-review",
+                      "file-review-foreach", "incident-report-validated", "migration-nested", "perf-passes-for",
+                      "poll-body-by-id", "refine-artifact-loop", "release-conditions", "test-plan-contract"});
+  auto r = lib.find("wr.routine-code-review");
+  REQUIRE(r != nullptr);
+  CHECK(r->is_routine);
+  CHECK(r->source.find("routines/code-review-routine.json") != std::string::npos);
+  CHECK(lib.find("nope") == nullptr);
+  CHECK(lib.size() == listed.size() + 1);
+  for (const auto& c : lib.list()) {
+    CHECK(c->workflow_hash.size() == 7 + 64);
+    CHECK(c->workflow_hash.rfind("sha256:", 0) == 0);
+    CHECK_FALSE(c->source.empty());
+  }
+}
+
+TEST_CASE("a file under routines/ is a routine even without the id convention") {
+  const std::string dir = std::string(TOKENRAIL_TEST_TMP) + "/lib-routines-folder";
+  fs::remove_all(dir);
+  fs::create_directories(dir + "/a/routines");
+  {
+    std::ofstream(dir + "/a/routines/helper.json")
+        << R"({"id":"helper","name":"h","description":"d","version":"1","steps":[{"id":"h1","title":"H {x}","prompt":"p"}]})";
+    std::ofstream(dir + "/main.json")
+        << R"({"id":"main","name":"m","description":"d","version":"1","steps":[{"id":"call","title":"c","templateCall":{"templateId":"wr.templates.routine.helper","args":{"x":"1"}}}]})";
+    std::ofstream(dir + "/notes.txt") << "not a workflow";
+  }
+  auto lib = library::load({dir});
+  REQUIRE(lib.has_value());
+  REQUIRE(lib->list().size() == 1);
+  CHECK(lib->list()[0]->id == "main");
+  CHECK(lib->find("helper")->is_routine);
+  CHECK(lib->list()[0]->definition.at("steps").at(0).at("title") == "H 1");
+}
+
+TEST_CASE("two files with one id: WORKFLOW_DUPLICATE_ID naming both") {
+  auto lib = library::load({fixture_path("invalid/duplicate-ids")});
+  REQUIRE_FALSE(lib.has_value());
+  CHECK(lib.error().code == errc::WORKFLOW_DUPLICATE_ID);
+  const auto& d = lib.error().details;
+  CHECK(d.at("id") == "dup-workflow");
+  CHECK(std::string(d.at("first").as_string()).find("first.json") != std::string::npos);
+  CHECK(std::string(d.at("second").as_string()).find("nested/second.json") != std::string::npos);
+  CHECK(lib.error().message.find("first.json") != std::string::npos);
+  CHECK(lib.error().message.find("second.json") != std::string::npos);
+}
+
+TEST_CASE("an in-memory definition with an id already on disk is a duplicate too") {
+  auto mem = read_fixture("workflows/loop-while.json");
+  auto lib = library::load({fixture_path("workflows")}, {mem});
+  REQUIRE_FALSE(lib.has_value());
+  CHECK(lib.error().code == errc::WORKFLOW_DUPLICATE_ID);
+  CHECK(lib.error().details.at("second") == "<memory #0>");
+}
+
+TEST_CASE("in-memory definitions load and can use routines from disk") {
+  auto mem = parse_json(R"({"id":"mem-flow","name":"m","description":"d","version":"1","steps":[
+      {"id":"r","title":"r","templateCall":{"templateId":"wr.templates.routine.code-review",
+       "args":{"target":"x","focus":"y","maxComments":1}}}]})").value();
+  auto lib = library::load({fixture_path("workflows")}, {mem});
+  REQUIRE(lib.has_value());
+  auto c = lib->find("mem-flow");
+  REQUIRE(c != nullptr);
+  CHECK(c->source == "<memory #0>");
+  CHECK(c->definition.at("steps").as_array().size() == 2);
+}
+
+TEST_CASE("an invalid file fails the load with its path and the field's pointer") {
+  const std::string dir = std::string(TOKENRAIL_TEST_TMP) + "/lib-invalid";
+  fs::remove_all(dir);
+  fs::create_directories(dir + "/sub");
+  fs::copy_file(fixture_path("invalid/missing-max-iterations.json"), dir + "/sub/bad.json");
+  auto lib = library::load({dir});
+  REQUIRE_FALSE(lib.has_value());
+  CHECK(lib.error().code == errc::WORKFLOW_INVALID);
+  CHECK(std::string(lib.error().details.at("file").as_string()).find("sub/bad.json") != std::string::npos);
+  CHECK(lib.error().details.at("pointer") == "/steps/2/loop/maxIterations");
+
+  std::ofstream(dir + "/sub/bad.json", std::ios::trunc) << "{ not json";
+  auto lib2 = library::load({dir});
+  REQUIRE_FALSE(lib2.has_value());
+  CHECK(lib2.error().code == errc::INVALID_JSON);
+  CHECK(lib2.error().details.at("file").is_string());
+}
+
+TEST_CASE("a directory that does not exist is an INVALID_CONFIG error") {
+  auto lib = library::load({fixture_path("no-such-dir")});
+  REQUIRE_FALSE(lib.has_value());
+  CHECK(lib.error().code == errc::INVALID_CONFIG);
+  CHECK(lib.error().details.at("file").is_string());
+  auto empty = library::load({});
+  REQUIRE(empty.has_value());
+  CHECK(empty->list().empty());
+}
