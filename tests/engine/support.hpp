@@ -5,6 +5,7 @@
 #include <tokenrail/engine/engine.hpp>
 
 #include "engine/context.hpp"   // white-box access (src/engine)
+#include "engine/projection.hpp"
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -124,6 +125,16 @@ inline json::value start(tokenrail::engine& e, const std::string& workflow, json
   req["workflowId"] = workflow;
   if (!context.empty()) req["context"] = std::move(context);
   return call(e, "start_workflow", req);
+}
+
+/// verify (chain + replay vs the stored records) over the whole store.
+inline tokenrail::engine_detail::verify_report verify(tokenrail::engine& e) {
+  tokenrail::engine_detail::verify_report rep;
+  e.internals().store->read([&](tokenrail::storage::read_transaction& tx) {
+    rep = tokenrail::engine_detail::verify_store(tx);
+  });
+  for (auto& p : rep.problems) UNSCOPED_INFO("verify: " << p);
+  return rep;
 }
 
 }  // namespace trtest
