@@ -211,6 +211,7 @@ std::string encode_status(const run_status& s) {
   w.bytes(s.pending_step_id);
   w.bytes(s.output);
   w.bytes(s.error);
+  if (!s.async.empty()) w.bytes(s.async);   // D8 extension (issue 5): optional trailer
   return out;
 }
 
@@ -236,6 +237,7 @@ run_status decode_status(std::string_view bytes) {
   s.pending_step_id = r.bytes();
   s.output = r.bytes();
   s.error = r.bytes();
+  if (!r.done()) s.async = r.bytes();   // D8 extension (issue 5): optional trailer
   return s;
 }
 

@@ -103,6 +103,10 @@ struct run_status {
   std::string pending_step_id;          // of the preferred tip; empty when complete
   std::string output;                   // JSON text of the completing output, or empty
   std::string error;                    // JSON text, or empty (Failed runs, D8)
+  /// D8 (issue 5, src/engine/callbacks.hpp): canonical JSON of waitingOn,
+  /// lastResult and cancellation; empty when the run never used callbacks.
+  /// Encoded last and only when not empty, so older records still decode.
+  std::string async;
   friend bool operator==(const run_status&, const run_status&) = default;
 };
 std::string encode_status(const run_status& s);
