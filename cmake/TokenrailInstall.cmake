@@ -171,7 +171,10 @@ if(TOKENRAIL_PACKAGE_STATIC)
   # Boost.JSON ships no .pc file: it is named in Libs.private.
   set(TOKENRAIL_PC_REQUIRES_PRIVATE "libsodium lmdb fmt")
   set(TOKENRAIL_PC_LIBS_PRIVATE "-lboost_json -lstdc++ -lm -pthread")
+  # tokenrail.h declares the functions without import attributes then.
+  set(TOKENRAIL_PC_CFLAGS " -DTOKENRAIL_STATIC")
 else()
+  set(TOKENRAIL_PC_CFLAGS "")
   set(TOKENRAIL_PC_REQUIRES_PRIVATE "")
   set(TOKENRAIL_PC_LIBS_PRIVATE "")
 endif()

@@ -59,23 +59,30 @@ static int is_true(const char* json, const char* key) {
   return v && strncmp(v, "true", 4) == 0;
 }
 
-/* One operation; returns the response (caller frees with tokenrail_string_free). */
+/* One operation that must succeed; returns the response (caller frees it
+ * with tokenrail_string_free). */
 static char* call(tokenrail_engine* engine, const char* op, const char* request) {
   char* response = NULL;
   size_t response_len = 0;
-  int rc = tokenrail_call(engine, op, request, strlen(request), &response, &response_len);
-  if (rc != 0 || response == NULL) die(op, response);
-  if (strlen(response) != response_len) die("response length does not match", response);
-  if (find_value(response, "error") != NULL) die(op, response);
+  tokenrail_status st =
+      tokenrail_call(engine, op, request, TOKENRAIL_NUL_TERMINATED, &response, &response_len);
+  if (st != TOKENRAIL_OK) {
+    fprintf(stderr, "consumer: %s returned %s\n", op, tokenrail_status_name(st));
+    if (st != TOKENRAIL_ERR_RESPONSE) fprintf(stderr, "consumer: last error: %s\n", tokenrail_last_error());
+    die(op, response);
+  }
+  if (response == NULL || strlen(response) != response_len) die("response length does not match", response);
   return response;
 }
 
 int main(void) {
-  printf("consumer: linked against tokenrail %s\n", tokenrail_version());
+  printf("consumer: header %s, library %s (ABI %d)\n", TOKENRAIL_VERSION_STRING, tokenrail_version(),
+         tokenrail_abi_version());
+  if (tokenrail_abi_version() != TOKENRAIL_ABI_VERSION) die("ABI version of the library differs from the header", NULL);
 
   tokenrail_engine* engine = NULL;
-  if (tokenrail_engine_open(&engine, config, strlen(config)) != 0 || engine == NULL)
-    die("tokenrail_engine_open", NULL);
+  if (tokenrail_engine_open(&engine, config, strlen(config)) != TOKENRAIL_OK || engine == NULL)
+    die("tokenrail_engine_open", tokenrail_last_error());
 
   char state[128], ack[128], step[128], request[512];
   char* response = call(engine, "start_workflow", "{\"workflowId\":\"pkg-demo\"}");
@@ -95,7 +102,7 @@ int main(void) {
     response = call(engine, "continue_workflow", request);
   }
   tokenrail_string_free(response);
-  tokenrail_engine_close(engine);
+  if (tokenrail_engine_close(engine) != TOKENRAIL_OK) die("tokenrail_engine_close", tokenrail_last_error());
   if (advances != 2) {
     fprintf(stderr, "consumer: FAILED: expected 2 advances, made %d\n", advances);
     return 1;

@@ -17,7 +17,8 @@
 # Environment: TOKENRAIL_JOBS (default 2), TOKENRAIL_PKG_STATIC=0 skips 2,
 # TOKENRAIL_PKG_CONAN=0 skips 3 (otherwise conan is installed with pip when
 # missing, and failing to get it is a failure). TOKENRAIL_BUILD_DIR (set by
-# scripts/test) is not needed: these builds need other options.
+# scripts/test): a shared build whose library is installed in step 1 instead
+# of building build/pkg-shared.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,7 +38,13 @@ failed=0
 check() {  # <name> <command...>: runs one check, counts it, keeps going
   local name=$1; shift
   echo "-- $name"
-  if "$@" >"$work/log" 2>&1; then
+  # A subshell outside any `if`, so that `set -e` holds inside the check.
+  local rc=0
+  set +e
+  (set -e; "$@") >"$work/log" 2>&1
+  rc=$?
+  set -e
+  if [ "$rc" -eq 0 ]; then
     sed 's/^/   /' "$work/log" | grep -E '^   consumer:|^   (tokenrail|conan): ' || true
     echo "   PASS $name"
     passed=$((passed + 1))
@@ -50,7 +57,7 @@ check() {  # <name> <command...>: runs one check, counts it, keeps going
 
 build_and_install() {  # <build dir> <prefix> <cmake args...>
   local dir=$1 prefix=$2; shift 2
-  cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DTOKENRAIL_BUILD_TESTS=OFF -DTOKENRAIL_BUILD_BENCH=OFF -DTOKENRAIL_BUILD_EXAMPLES=OFF \
     -DTOKENRAIL_INSTALL=ON "$@"
   cmake --build "$dir" -j "$jobs"
@@ -109,8 +116,21 @@ consumer_pkgconfig() {  # <prefix> <build dir> [STATIC=1]
   LD_LIBRARY_PATH="$pcdir/.." "$dir/consumer_pkgconfig"
 }
 
+install_from_build() {  # <build dir> <prefix>: the library's components only
+  cmake --build "$1" -j "$jobs" --target tokenrail
+  cmake --install "$1" --prefix "$2" --component Runtime
+  cmake --install "$1" --prefix "$2" --component Development
+}
+
 echo "== packaging: shared libtokenrail"
-check "build + install (shared)" build_and_install "$root/build/pkg-shared" "$work/shared" -DBUILD_SHARED_LIBS=ON
+if [ -n "${TOKENRAIL_BUILD_DIR:-}" ] && [ -f "$TOKENRAIL_BUILD_DIR/CMakeCache.txt" ] \
+   && grep -q '^BUILD_SHARED_LIBS:BOOL=ON$' "$TOKENRAIL_BUILD_DIR/CMakeCache.txt" \
+   && grep -q '^TOKENRAIL_INSTALL:BOOL=ON$' "$TOKENRAIL_BUILD_DIR/CMakeCache.txt"; then
+  # scripts/test has just built the shared library: install that one.
+  check "install (shared, from $TOKENRAIL_BUILD_DIR)" install_from_build "$TOKENRAIL_BUILD_DIR" "$work/shared"
+else
+  check "build + install (shared)" build_and_install "$root/build/pkg-shared" "$work/shared" -DBUILD_SHARED_LIBS=ON
+fi
 check "install tree (shared)" check_install_tree "$work/shared" shared
 check "consumer: find_package (shared)" consumer_cmake "$work/shared" "$work/cmake-shared"
 check "consumer: pkg-config (shared)" consumer_pkgconfig "$work/shared" "$work/pc-shared"
