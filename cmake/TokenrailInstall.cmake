@@ -25,78 +25,30 @@ endif()
 set(TOKENRAIL_CMAKE_INSTALL_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/tokenrail")
 get_target_property(_tokenrail_type tokenrail TYPE)
 
-# --- Make the target exportable ---------------------------------------------
+# --- What the package must find again ---------------------------------------
 #
-# libtokenrail is made of the core's OBJECT libraries (tokenrail_core,
-# tokenrail_json, ...; see TokenrailModules.cmake) linked straight into it.
-# For a static library CMake records them in INTERFACE_LINK_LIBRARIES as
-# $<LINK_ONLY:tokenrail_core>, and install(EXPORT) refuses targets that name
-# build-tree targets outside the export set. Their objects are already inside
-# libtokenrail.a, so installed consumers need only what those objects use:
-# the third-party libraries. Below, every module entry is fenced with
-# $<BUILD_INTERFACE:...> (in-tree consumers see no change) and the modules'
-# external libraries are added as link-only dependencies in their place.
-# Include directories given as plain build-tree paths are fenced the same way
-# (the installed ones come from INCLUDES DESTINATION below). Entries already
-# written with $<BUILD_INTERFACE:...> don't match and are left as they are.
-
-# Every module object library linked into `tokenrail`, and what they link.
-set(_tokenrail_modules "")
-set(_tokenrail_external_libs "")
-get_target_property(_tokenrail_links tokenrail LINK_LIBRARIES)
-if(_tokenrail_links)
-  set(_pending ${_tokenrail_links})
-  while(_pending)
-    list(POP_FRONT _pending _lib)
-    if(_lib MATCHES "^tokenrail_[A-Za-z0-9_]+$" AND TARGET "${_lib}")
-      if(NOT _lib IN_LIST _tokenrail_modules)
-        list(APPEND _tokenrail_modules "${_lib}")
-        get_target_property(_uses "${_lib}" INTERFACE_LINK_LIBRARIES)
-        if(_uses)
-          list(APPEND _pending ${_uses})
-        endif()
-      endif()
-    elseif(_lib MATCHES "::" AND NOT _lib MATCHES "^tokenrail::")
-      list(APPEND _tokenrail_external_libs "${_lib}")
-    endif()
-  endwhile()
-endif()
-list(REMOVE_DUPLICATES _tokenrail_external_libs)
-
-get_target_property(_iface_links tokenrail INTERFACE_LINK_LIBRARIES)
-set(_fenced_links "")
-if(_iface_links)
-  foreach(_lib IN LISTS _iface_links)
-    if(_lib MATCHES "^\\$<LINK_ONLY:(tokenrail_[A-Za-z0-9_]+)>$")
-      list(APPEND _fenced_links "$<BUILD_INTERFACE:$<LINK_ONLY:${CMAKE_MATCH_1}>>")
-    elseif(_lib MATCHES "^tokenrail_[A-Za-z0-9_]+$")
-      list(APPEND _fenced_links "$<BUILD_INTERFACE:${_lib}>")
-    else()
-      list(APPEND _fenced_links "${_lib}")
-    endif()
-  endforeach()
-endif()
-if(_tokenrail_type STREQUAL "STATIC_LIBRARY")
-  foreach(_lib IN LISTS _tokenrail_external_libs)
-    list(APPEND _fenced_links "$<LINK_ONLY:${_lib}>")
-  endforeach()
-  # (The C++ runtime needs no entry: the export records CXX as the archive's
-  # link language, so CMake links even a C consumer with the C++ driver.)
-endif()
-list(REMOVE_DUPLICATES _fenced_links)
-set_property(TARGET tokenrail PROPERTY INTERFACE_LINK_LIBRARIES "${_fenced_links}")
-
-get_target_property(_iface_includes tokenrail INTERFACE_INCLUDE_DIRECTORIES)
-if(_iface_includes)
-  set(_fenced_includes "")
-  foreach(_dir IN LISTS _iface_includes)
-    if(IS_ABSOLUTE "${_dir}" AND NOT _dir MATCHES "^\\$<")
-      list(APPEND _fenced_includes "$<BUILD_INTERFACE:${_dir}>")
-    else()
-      list(APPEND _fenced_includes "${_dir}")
-    endif()
-  endforeach()
-  set_property(TARGET tokenrail PROPERTY INTERFACE_INCLUDE_DIRECTORIES "${_fenced_includes}")
+# capi/CMakeLists.txt compiles the core's object libraries into libtokenrail
+# as objects ($<TARGET_OBJECTS:...>), so no build-tree target appears in its
+# interface and install(EXPORT) needs nothing else in the export set. A
+# static libtokenrail carries $<LINK_ONLY:...> on the imported targets of the
+# external libraries it uses (TOKENRAIL_EXTERNAL_LIBS): the package config
+# finds exactly those again and tokenrail.pc names them. Refuse to install
+# a package that would miss one.
+set(_tokenrail_known_external_libs
+  Boost::json fmt::fmt libsodium::libsodium lmdb::lmdb Threads::Threads)
+foreach(_lib IN LISTS TOKENRAIL_EXTERNAL_LIBS)
+  if(NOT _lib IN_LIST _tokenrail_known_external_libs)
+    message(FATAL_ERROR "libtokenrail links ${_lib}, which the installed package does not "
+      "find again: add it to cmake/tokenrail-config.cmake.in (find_dependency), "
+      "TOKENRAIL_PC_REQUIRES_PRIVATE / _LIBS_PRIVATE and _tokenrail_known_external_libs "
+      "in cmake/TokenrailInstall.cmake")
+  endif()
+endforeach()
+get_target_property(_tokenrail_iface_links tokenrail INTERFACE_LINK_LIBRARIES)
+if(_tokenrail_iface_links MATCHES "tokenrail_[a-z]+")
+  message(FATAL_ERROR "tokenrail's INTERFACE_LINK_LIBRARIES names the build-tree module "
+    "${CMAKE_MATCH_0} (${_tokenrail_iface_links}); link the modules' objects with "
+    "$<TARGET_OBJECTS:...> so the installed target does not need them")
 endif()
 
 # --- Library, headers, exported targets --------------------------------------
@@ -185,10 +137,5 @@ install(FILES "${PROJECT_BINARY_DIR}/package/tokenrail.pc"
   COMPONENT Development)
 
 unset(_tokenrail_type)
-unset(_tokenrail_links)
-unset(_tokenrail_modules)
-unset(_tokenrail_external_libs)
-unset(_iface_links)
-unset(_iface_includes)
-unset(_fenced_links)
-unset(_fenced_includes)
+unset(_tokenrail_known_external_libs)
+unset(_tokenrail_iface_links)
