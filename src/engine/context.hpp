@@ -105,6 +105,11 @@ std::string op_continue_workflow(engine::impl&, const boost::json::object&);
 std::string op_checkpoint_workflow(engine::impl&, const boost::json::object&);
 std::string op_get_run(engine::impl&, const boost::json::object&);
 std::string op_rotate_key(engine::impl&, const boost::json::object&);
+// Async completion (issue 5, D8): callbacks.hpp.
+std::string op_suspend_step(engine::impl&, const boost::json::object&);
+std::string op_complete_step(engine::impl&, const boost::json::object&);
+std::string op_expire_callbacks(engine::impl&, const boost::json::object&);
+std::string op_cancel_run(engine::impl&, const boost::json::object&);
 
 // ---- helpers shared by handlers -------------------------------------------
 

@@ -13,6 +13,10 @@ const std::vector<op_entry>& op_table() {
       {"checkpoint_workflow", &op_checkpoint_workflow},
       {"get_run", &op_get_run},
       {"rotate_key", &op_rotate_key},
+      {"suspend_step", &op_suspend_step},
+      {"complete_step", &op_complete_step},
+      {"expire_callbacks", &op_expire_callbacks},
+      {"cancel_run", &op_cancel_run},
   };
   return table;
 }

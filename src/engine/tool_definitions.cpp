@@ -54,7 +54,11 @@ constexpr row rows[] = {
            "correlation": {"type": "object", "additionalProperties": false,
                            "properties": {"traceId": {"type": "string", "maxLength": 256},
                                           "flowId": {"type": "string", "maxLength": 256},
-                                          "tenantId": {"type": "string", "maxLength": 256}}}}})"},
+                                          "tenantId": {"type": "string", "maxLength": 256}}},
+           "parent": {"type": "object", "additionalProperties": false, "required": ["callbackToken"],
+                      "description": "D8: this run completes the parent's suspended step when it completes",
+                      "properties": {"callbackToken": {"type": "string", "maxLength": 256,
+                                                       "description": "from suspend_step; kept in the run's spec"}}}}})"},
 
     {"continue_workflow", true,
      "Continue a run. After doing the pending step, send {stateToken, ackToken, output?: {notesMarkdown?, "
