@@ -110,6 +110,11 @@ std::string op_suspend_step(engine::impl&, const boost::json::object&);
 std::string op_complete_step(engine::impl&, const boost::json::object&);
 std::string op_expire_callbacks(engine::impl&, const boost::json::object&);
 std::string op_cancel_run(engine::impl&, const boost::json::object&);
+// Sessions (issue 8): session_resume.hpp, session_bundle.hpp, session_markdown.hpp.
+std::string op_resume_session(engine::impl&, const boost::json::object&);
+std::string op_export_session(engine::impl&, const boost::json::object&);
+std::string op_import_session(engine::impl&, const boost::json::object&);
+std::string op_verify(engine::impl&, const boost::json::object&);
 
 // ---- helpers shared by handlers -------------------------------------------
 

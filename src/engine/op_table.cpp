@@ -17,6 +17,10 @@ const std::vector<op_entry>& op_table() {
       {"complete_step", &op_complete_step},
       {"expire_callbacks", &op_expire_callbacks},
       {"cancel_run", &op_cancel_run},
+      {"resume_session", &op_resume_session},
+      {"export_session", &op_export_session},
+      {"import_session", &op_import_session},
+      {"verify", &op_verify},
   };
   return table;
 }

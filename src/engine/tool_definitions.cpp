@@ -92,6 +92,77 @@ constexpr row rows[] = {
            "notesMarkdown": {"type": "string", "minLength": 1},
            "artifacts": {"type": "array", "items": {"type": "object"}}}})"},
 
+    {"resume_session", true,
+     "Find the runs to pick up again (after a new chat, a rewind, or a break). Send {query?, sessionId?, "
+     "runId?, workflowId?}: query is free text matched against notes, checkpoints, context values, "
+     "workflow id and session id. Returns {candidates: [{sessionId, runId, workflowId, pendingStepId, "
+     "isComplete, phase, lastActivityAt, whyMatched, stateToken}]}, at most 5, best first. Call "
+     "continue_workflow with a candidate's stateToken alone to get its pending step and an ackToken. "
+     "Read-only.",
+     R"({"type": "object", "additionalProperties": false,
+         "properties": {
+           "query": {"type": "string", "maxLength": 4096, "description": "words to look for; empty: most recent runs"},
+           "sessionId": {"type": "string", "pattern": "^[!-}][!-~]{0,127}$"},
+           "runId": {"type": "string", "pattern": "^run_[0-9a-f]{16}$"},
+           "workflowId": {"type": "string", "minLength": 1, "maxLength": 256}}})"},
+
+    // ---- Async completion (issue 5, D8; src/engine/callbacks.hpp) ----
+    {"suspend_step", false,
+     "Host-side. Send {stateToken, ackToken, timeoutMs?}: hands the pending step of that snapshot to "
+     "something else (a worker, a child run) and returns {callbackToken, runId, nodeId, stepId, sessionId, "
+     "expiresAt?}. The run's phase becomes Waiting; continue_workflow with an ackToken is refused with "
+     "STEP_SUSPENDED until complete_step, a child run started with parent.callbackToken, expire_callbacks "
+     "or cancel_run resolves the callback. The same pair again returns the same response.",
+     R"({"type": "object", "additionalProperties": false, "required": ["stateToken", "ackToken"],
+         "properties": {
+           "stateToken": )" TR_TOKEN("the stateToken of the pending step") R"(,
+           "ackToken": )" TR_TOKEN("its ackToken (one attempt)") R"(,
+           "timeoutMs": {"type": "integer", "minimum": 1, "maximum": 31536000000,
+                         "description": "deadline after now; expire_callbacks completes it with status timeout"}}})"},
+
+    {"complete_step", false,
+     "Host-side. Send {callbackToken, result: {status: 'success' | 'error' | 'timeout' | 'cancelled', "
+     "errorCode?, output?: {notesMarkdown?, artifacts?}, metadata?: {traceId, flowId, stepId, tenantId}}}. "
+     "Completes the suspended step exactly once. success advances the run like continue_workflow and "
+     "returns the same shape (kind 'ok', or 'blocked' if the output fails validation: nothing resolved). "
+     "Other statuses leave the step pending, record the failed attempt and return kind 'blocked' with a "
+     "blocker and a fresh ackToken. errorCode: a registry name or four digits in 1xxx-5xxx. Repeating the "
+     "same body returns the same response; anything else after resolution: CALLBACK_ALREADY_RESOLVED "
+     "(RUN_CANCELLED after a cancellation) with the recorded response in details.",
+     R"({"type": "object", "additionalProperties": false, "required": ["callbackToken", "result"],
+         "properties": {
+           "callbackToken": )" TR_TOKEN("exactly as returned by suspend_step") R"(,
+           "result": {"type": "object", "additionalProperties": false, "required": ["status"],
+             "properties": {
+               "status": {"enum": ["success", "error", "timeout", "cancelled"]},
+               "errorCode": {"type": "string", "minLength": 1, "maxLength": 64},
+               "output": {"type": "object", "additionalProperties": false,
+                          "properties": {
+                            "notesMarkdown": {"type": "string"},
+                            "artifacts": {"type": "array", "items": {"type": "object"}}}},
+               "metadata": {"type": "object", "additionalProperties": false,
+                            "properties": {
+                              "traceId": {"type": "string", "maxLength": 256},
+                              "flowId": {"type": "string", "maxLength": 256},
+                              "stepId": {"type": "string", "maxLength": 256},
+                              "tenantId": {"type": "string", "maxLength": 256}}}}}}})"},
+
+    {"expire_callbacks", false,
+     "Host-side. Send {now} (ms since the epoch, the host's clock: the engine starts no threads). Completes "
+     "every open callback whose deadline is at or before now with status timeout (a linked child run is "
+     "cancelled). Returns {expired: [{callbackToken, runId, nodeId, stepId, expiresAt, cancelledRuns?}], now}.",
+     R"({"type": "object", "additionalProperties": false, "required": ["now"],
+         "properties": {"now": {"type": "integer", "minimum": 0, "maximum": 9007199254740991}}})"},
+
+    {"cancel_run", false,
+     "Host-side. Send {runId, reason?}. Phase Cancelled; cascades to child runs (recursively) and a "
+     "cancelled child completes its parent's step with status cancelled, all in one transaction. Returns "
+     "{runId, phase: 'Cancelled', cancelled: [runIds], reason?}; repeating it returns the same response.",
+     R"({"type": "object", "additionalProperties": false, "required": ["runId"],
+         "properties": {
+           "runId": {"type": "string", "pattern": "^run_[0-9a-f]{16}$"},
+           "reason": {"type": "string", "maxLength": 1024}}})"},
+
     {"get_run", false,
      "Host-side. Send {runId}. Returns the run resource {apiVersion: 'tokenrail/v1', kind: 'WorkflowRun', "
      "metadata: {runId, sessionId, createdAt, labels}, spec: {workflowId, workflowHash, context, "
@@ -104,6 +175,33 @@ constexpr row rows[] = {
      "Host-side. Send {}. Makes a fresh token key current; tokens minted with older keys keep verifying. "
      "Returns {keyId, previousKeyId}.",
      R"({"type": "object", "additionalProperties": false, "properties": {}})"},
+
+    {"export_session", false,
+     "Host-side. Send {sessionId, format?: 'json' | 'markdown'}. json (default) returns {bundle: "
+     "{format: 'tokenrail.session/1', sessionId, events: [{index, kind, runId?, nodeId?, data, at, prev, "
+     "hash}], workflows: {workflowHash: definition}, manifest: {eventCount, headHash, ...}}}, which "
+     "import_session accepts on any store. markdown returns {sessionId, format, markdown}: each run and "
+     "its steps with notes, checkpoints and forks. Read-only.",
+     R"({"type": "object", "additionalProperties": false, "required": ["sessionId"],
+         "properties": {
+           "sessionId": {"type": "string", "pattern": "^[!-}][!-~]{0,127}$"},
+           "format": {"enum": ["json", "markdown"]}}})"},
+
+    {"import_session", false,
+     "Host-side. Send {bundle} (from export_session). Verifies the hash chain, every pinned workflow's "
+     "hash and the replay, then writes the session in one transaction. Returns {sessionId, runIds, "
+     "eventCount, headHash}. Importing the same bundle again changes nothing. A tampered bundle is "
+     "refused with INVALID_BUNDLE and details {position or workflowHash, reason, pointer}. Imported runs "
+     "continue with this store's tokens (resume_session, or continue_workflow with a stateToken alone).",
+     R"({"type": "object", "additionalProperties": false, "required": ["bundle"],
+         "properties": {"bundle": {"type": "object"}}})"},
+
+    {"verify", false,
+     "Host-side. Send {sessionId?}. Checks every session's event hash chain and replays the log to "
+     "rebuild every node and status, comparing with the store. Returns {ok, sessions: [{sessionId, "
+     "events, ok, problem?, problems?}], problems?, counts?}.",
+     R"({"type": "object", "additionalProperties": false,
+         "properties": {"sessionId": {"type": "string", "pattern": "^[!-}][!-~]{0,127}$"}}})"},
 };
 
 #undef TR_TOKEN
