@@ -45,9 +45,9 @@ foreach(_lib IN LISTS TOKENRAIL_EXTERNAL_LIBS)
   endif()
 endforeach()
 get_target_property(_tokenrail_iface_links tokenrail INTERFACE_LINK_LIBRARIES)
-if(_tokenrail_iface_links MATCHES "tokenrail_[a-z]+")
+if(_tokenrail_iface_links AND _tokenrail_iface_links MATCHES "(^|[;:<])tokenrail_[a-z]+")
   message(FATAL_ERROR "tokenrail's INTERFACE_LINK_LIBRARIES names the build-tree module "
-    "${CMAKE_MATCH_0} (${_tokenrail_iface_links}); link the modules' objects with "
+    "(${_tokenrail_iface_links}); link the modules' objects with "
     "$<TARGET_OBJECTS:...> so the installed target does not need them")
 endif()
 
