@@ -68,6 +68,7 @@ struct capabilities {
   bool multi_process = false;      // several processes may open one store
   bool readers_block_writers = false;
   bool group_commit = false;       // concurrent write() calls may share one commit
+  std::size_t max_key_bytes = 0;   // longest key put() accepts; 0: no limit (keys are never empty)
 };
 
 struct store_stats {

@@ -1,0 +1,258 @@
+// The memory backend: ordered maps guarded by a reader/writer lock.
+//
+// Concurrency (reported through capabilities):
+// - write() calls are serialized by writer_mutex_. The body runs without
+//   the data lock: it reads the committed maps (only a commit changes them,
+//   and commits are serialized by the same writer mutex) and writes into a
+//   transaction-local overlay. Readers therefore never wait for a body.
+// - Committing takes the data lock exclusively for as long as it takes to
+//   splice the overlay's map nodes into the tables (no allocation, no
+//   copy), so a long read() body delays the commit: readers_block_writers.
+// - read() holds the data lock shared for the whole body: a consistent
+//   snapshot that sees every write of a commit or none. A commit waiting
+//   for the lock goes before readers that arrive after it.
+// - Bodies must not call back into the same store (a read() nested in a
+//   read() body can deadlock against a waiting commit; a write() nested in
+//   a write() body deadlocks on the writer mutex).
+#include "prefix.hpp"
+
+#include <tokenrail/storage/store.hpp>
+
+#include <array>
+#include <map>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+
+namespace tokenrail::storage {
+namespace {
+
+using table_map = std::map<std::string, std::string, std::less<>>;
+using key_set = std::set<std::string, std::less<>>;
+
+void check_key(std::string_view key) {
+  // LMDB refuses empty keys; refusing them here too keeps the backends
+  // interchangeable (the conformance suite checks both).
+  if (key.empty()) fail(errc::INTERNAL, "storage: empty keys are not allowed");
+}
+
+/// [first, last) of the keys of m that start with prefix.
+template <class Map>
+auto prefix_range(Map& m, std::string_view prefix) {
+  auto first = prefix.empty() ? m.begin() : m.lower_bound(prefix);
+  auto last = m.end();
+  std::string successor;
+  if (prefix_util::prefix_successor(prefix, successor)) last = m.lower_bound(std::string_view(successor));
+  return std::pair{first, last};
+}
+
+void scan_map(const table_map& m, std::string_view prefix,
+              tokenrail::detail::function_ref<bool(std::string_view, std::string_view)> visit,
+              bool reverse) {
+  auto [first, last] = prefix_range(m, prefix);
+  if (!reverse) {
+    for (auto it = first; it != last; ++it)
+      if (!visit(it->first, it->second)) return;
+  } else {
+    for (auto it = last; it != first;) {
+      --it;
+      if (!visit(it->first, it->second)) return;
+    }
+  }
+}
+
+/// Writes not yet committed, for one table. A key is in at most one of
+/// puts and erased; erased only holds keys that exist in the committed map.
+struct overlay {
+  table_map puts;
+  key_set erased;
+};
+
+class memory_store;
+
+class memory_read_txn final : public read_transaction {
+ public:
+  explicit memory_read_txn(const std::array<table_map, table_count>& tables) : tables_(tables) {}
+
+  std::optional<std::string_view> get(table t, std::string_view key) override {
+    const auto& m = tables_[static_cast<std::size_t>(t)];
+    auto it = m.find(key);
+    if (it == m.end()) return std::nullopt;
+    return std::string_view(it->second);
+  }
+
+  void scan(table t, std::string_view prefix,
+            tokenrail::detail::function_ref<bool(std::string_view, std::string_view)> visit,
+            bool reverse) override {
+    scan_map(tables_[static_cast<std::size_t>(t)], prefix, visit, reverse);
+  }
+
+ private:
+  const std::array<table_map, table_count>& tables_;
+};
+
+class memory_write_txn final : public write_transaction {
+ public:
+  explicit memory_write_txn(const std::array<table_map, table_count>& tables) : tables_(tables) {}
+
+  std::optional<std::string_view> get(table t, std::string_view key) override {
+    const auto i = static_cast<std::size_t>(t);
+    const overlay& o = overlay_[i];
+    if (auto it = o.puts.find(key); it != o.puts.end()) return std::string_view(it->second);
+    if (!o.erased.empty() && o.erased.find(key) != o.erased.end()) return std::nullopt;
+    const auto& m = tables_[i];
+    auto it = m.find(key);
+    if (it == m.end()) return std::nullopt;
+    return std::string_view(it->second);
+  }
+
+  void scan(table t, std::string_view prefix,
+            tokenrail::detail::function_ref<bool(std::string_view, std::string_view)> visit,
+            bool reverse) override {
+    const auto i = static_cast<std::size_t>(t);
+    const overlay& o = overlay_[i];
+    if (o.puts.empty() && o.erased.empty()) return scan_map(tables_[i], prefix, visit, reverse);
+    auto [bfirst, blast] = prefix_range(tables_[i], prefix);
+    auto [ofirst, olast] = prefix_range(o.puts, prefix);
+    auto hidden = [&](const std::string& key) {
+      return !o.erased.empty() && o.erased.find(key) != o.erased.end();
+    };
+    // A merge of the committed range and the overlay's puts; on equal keys
+    // the overlay wins and both advance.
+    if (!reverse) {
+      auto b = bfirst;
+      auto p = ofirst;
+      while (b != blast || p != olast) {
+        if (p == olast || (b != blast && b->first < p->first)) {
+          if (!hidden(b->first) && !visit(b->first, b->second)) return;
+          ++b;
+        } else {
+          if (b != blast && b->first == p->first) ++b;
+          if (!visit(p->first, p->second)) return;
+          ++p;
+        }
+      }
+    } else {
+      auto b = blast;
+      auto p = olast;
+      while (b != bfirst || p != ofirst) {
+        if (p == ofirst || (b != bfirst && std::prev(p)->first < std::prev(b)->first)) {
+          --b;
+          if (!hidden(b->first) && !visit(b->first, b->second)) return;
+        } else {
+          --p;
+          if (b != bfirst && std::prev(b)->first == p->first) --b;
+          if (!visit(p->first, p->second)) return;
+        }
+      }
+    }
+  }
+
+  void put(table t, std::string_view key, std::string_view value) override {
+    check_key(key);
+    overlay& o = overlay_[static_cast<std::size_t>(t)];
+    if (!o.erased.empty())
+      if (auto it = o.erased.find(key); it != o.erased.end()) o.erased.erase(it);
+    if (auto it = o.puts.find(key); it != o.puts.end()) {
+      it->second.assign(value);
+    } else {
+      o.puts.emplace_hint(it, std::string(key), std::string(value));
+    }
+  }
+
+  void erase(table t, std::string_view key) override {
+    check_key(key);
+    const auto i = static_cast<std::size_t>(t);
+    overlay& o = overlay_[i];
+    if (auto it = o.puts.find(key); it != o.puts.end()) o.puts.erase(it);
+    const auto& m = tables_[i];
+    if (m.find(key) != m.end()) o.erased.emplace(key);
+  }
+
+  std::array<overlay, table_count>& writes() noexcept { return overlay_; }
+
+ private:
+  const std::array<table_map, table_count>& tables_;
+  std::array<overlay, table_count> overlay_;
+};
+
+class memory_store final : public store {
+ public:
+  void read(tokenrail::detail::function_ref<void(read_transaction&)> body) override {
+    // Pass the gate first: while a commit waits for the data lock it holds
+    // the gate, so a steady stream of readers cannot starve it (glibc's
+    // rwlock prefers readers).
+    { std::lock_guard gate(gate_); }
+    std::shared_lock lock(data_mutex_);
+    memory_read_txn txn(tables_);
+    body(txn);
+  }
+
+  void write(tokenrail::detail::function_ref<void(write_transaction&)> body) override {
+    std::lock_guard writer(writer_mutex_);
+    memory_write_txn txn(tables_);
+    body(txn);  // throws: the overlay is dropped, nothing was applied
+    apply(txn.writes());
+  }
+
+  capabilities caps() const noexcept override {
+    capabilities c;
+    c.persistent = false;
+    c.multi_process = false;
+    c.readers_block_writers = true;  // only the commit's splice waits for readers
+    c.group_commit = false;
+    return c;
+  }
+
+  store_stats stats() override {
+    std::shared_lock lock(data_mutex_);
+    return store_stats{bytes_, entries_};
+  }
+
+ private:
+  /// Moves the overlay into the tables. Map nodes are spliced (extract and
+  /// insert), so committing allocates nothing and cannot fail halfway.
+  void apply(std::array<overlay, table_count>& writes) noexcept {
+    std::unique_lock gate(gate_);
+    std::unique_lock lock(data_mutex_);
+    gate.unlock();
+    for (std::size_t i = 0; i < table_count; ++i) {
+      table_map& m = tables_[i];
+      overlay& o = writes[i];
+      for (const auto& key : o.erased) {
+        auto it = m.find(key);
+        if (it == m.end()) continue;
+        bytes_ -= it->first.size() + it->second.size();
+        --entries_;
+        m.erase(it);
+      }
+      while (!o.puts.empty()) {
+        auto node = o.puts.extract(o.puts.begin());
+        const std::size_t added = node.key().size() + node.mapped().size();
+        auto ins = m.insert(std::move(node));
+        if (ins.inserted) {
+          ++entries_;
+        } else {
+          bytes_ -= ins.position->second.size();
+          bytes_ += ins.node.mapped().size();
+          ins.position->second.swap(ins.node.mapped());
+          continue;
+        }
+        bytes_ += added;
+      }
+    }
+  }
+
+  std::array<table_map, table_count> tables_;
+  std::shared_mutex data_mutex_;
+  std::mutex gate_;           // makes a waiting commit go before new readers
+  std::mutex writer_mutex_;
+  std::uint64_t bytes_ = 0;
+  std::uint64_t entries_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<store> open_memory_store() { return std::make_unique<memory_store>(); }
+
+}  // namespace tokenrail::storage
