@@ -59,7 +59,7 @@ std::uint64_t decode_counter(std::optional<std::string_view> v) {
 
 }  // namespace
 
-#define BACKENDS memory_fixture
+#define BACKENDS memory_fixture, lmdb_durable_fixture, lmdb_relaxed_fixture
 
 TEMPLATE_TEST_CASE("storage: declared capabilities match the store", "[storage][conformance]", BACKENDS) {
   TestType fx;

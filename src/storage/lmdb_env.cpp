@@ -1,0 +1,306 @@
+// Opening, sharing, checking and resizing an LMDB environment.
+#include "lmdb_env.hpp"
+
+#include <boost/json/object.hpp>
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+#include <unordered_map>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace tokenrail::storage::lmdb_impl {
+namespace {
+
+constexpr const char* store_db_name = "_store";
+constexpr std::string_view format_key = "format_version";
+
+errc classify(int rc) noexcept {
+  switch (rc) {
+    case MDB_CORRUPTED:
+    case MDB_INVALID:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INCOMPATIBLE:  // a named database that is not one (garbage where a table should be)
+      return errc::STORE_CORRUPT;
+    case MDB_VERSION_MISMATCH:  // the lock file or data file of another LMDB version
+      return errc::STORE_VERSION_UNSUPPORTED;
+    case EACCES:
+    case EROFS:
+    case EPERM:
+      return errc::STORE_READ_ONLY;
+    case EAGAIN:
+    case EBUSY:
+    case MDB_READERS_FULL:
+      return errc::STORE_BUSY;
+    case MDB_MAP_FULL:
+      return errc::STORE_FULL;
+    case ENOMEM:
+      return errc::OUT_OF_MEMORY;
+    default:
+      return errc::STORAGE_ERROR;
+  }
+}
+
+error make_error(errc code, std::string message, const std::string& path, int rc = 0) {
+  boost::json::object details;
+  details["path"] = path;
+  if (rc != 0) {
+    details["lmdbCode"] = rc;
+    details["lmdbMessage"] = mdb_strerror(rc);
+  }
+  return error::make(code, std::move(message), std::move(details));
+}
+
+struct registry_t {
+  // Recursive: an env whose open fails is closed (close_env) while
+  // open_env still holds the lock.
+  std::recursive_mutex mutex;
+  std::unordered_map<std::string, std::weak_ptr<env>> envs;
+  pid_t pid = ::getpid();
+};
+
+registry_t& registry() {
+  // Never destroyed: handles may outlive static destruction order.
+  static registry_t* r = new registry_t;
+  return *r;
+}
+
+/// The registry of a forked child must not share its parent's envs (LMDB
+/// environments do not survive fork): it starts empty.
+void forget_parent_envs(registry_t& r) {
+  if (r.pid != ::getpid()) {
+    r.envs.clear();
+    r.pid = ::getpid();
+  }
+}
+
+void close_env(env* e) {
+  auto& r = registry();
+  {
+    // Under the registry lock, so that a new open of the same path cannot
+    // create a second env while this one still holds the file locks.
+    std::lock_guard lock(r.mutex);
+    forget_parent_envs(r);
+    auto it = r.envs.find(e->path);
+    if (it != r.envs.end() && it->second.expired()) r.envs.erase(it);
+    if (e->handle) mdb_env_close(e->handle);
+  }
+  delete e;
+}
+
+/// A transaction aborted on scope exit unless committed.
+struct txn_guard {
+  MDB_txn* txn = nullptr;
+  ~txn_guard() {
+    if (txn) mdb_txn_abort(txn);
+  }
+  int commit() {
+    int rc = mdb_txn_commit(txn);
+    txn = nullptr;
+    return rc;
+  }
+};
+
+/// Refuses a data.mdb shorter than its own meta page says: reading such a
+/// file through the map would end in SIGBUS instead of an error.
+result<void> check_not_truncated(env& e) {
+  MDB_envinfo info;
+  MDB_stat st;
+  if (int rc = mdb_env_info(e.handle, &info)) return lmdb_error(rc, "reading the environment info", e.path);
+  if (int rc = mdb_env_stat(e.handle, &st)) return lmdb_error(rc, "reading the environment stat", e.path);
+  struct stat file;
+  const std::string data = e.path + "/data.mdb";
+  if (::stat(data.c_str(), &file) != 0)
+    return make_error(errc::STORE_CORRUPT, "the store's data.mdb is missing", e.path);
+  const std::uint64_t needed = (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * st.ms_psize;
+  if (static_cast<std::uint64_t>(file.st_size) < needed)
+    return make_error(errc::STORE_CORRUPT,
+                      fmt::format("the store's data.mdb is truncated: {} bytes, its meta page needs {}",
+                                  file.st_size, needed),
+                      e.path);
+  return {};
+}
+
+result<void> check_format(std::string_view stored, const std::string& path) {
+  std::uint32_t v = 0;
+  auto [end, ec] = std::from_chars(stored.data(), stored.data() + stored.size(), v);
+  if (ec != std::errc() || end != stored.data() + stored.size())
+    return make_error(errc::STORE_CORRUPT, "the store's format version record is not a number", path);
+  if (v > format_version) {
+    auto e = make_error(errc::STORE_VERSION_UNSUPPORTED,
+                        fmt::format("the store has format version {}; this build reads up to {}", v,
+                                    format_version),
+                        path);
+    e.details.as_object()["storeFormat"] = v;
+    e.details.as_object()["supportedFormat"] = format_version;
+    return e;
+  }
+  return {};
+}
+
+/// Opens every table's database (creating them when writable) and checks
+/// or writes the format version record.
+result<void> open_databases(env& e) {
+  for (int attempt = 0;; ++attempt) {
+    MDB_txn* raw = nullptr;
+    int rc = mdb_txn_begin(e.handle, nullptr, e.read_only ? MDB_RDONLY : 0, &raw);
+    if (rc == MDB_MAP_RESIZED && attempt < 3) {
+      mdb_env_set_mapsize(e.handle, 0);
+      continue;
+    }
+    if (rc) return lmdb_error(rc, "beginning the opening transaction", e.path);
+    txn_guard txn{raw};
+    const unsigned create = e.read_only ? 0 : MDB_CREATE;
+
+    MDB_dbi store_dbi;
+    rc = mdb_dbi_open(raw, store_db_name, create, &store_dbi);
+    if (rc == MDB_NOTFOUND) {
+      // Read-only and never written: every table is empty.
+      e.dbi_present.fill(false);
+      return {};
+    }
+    if (rc) return lmdb_error(rc, "opening the store's own database", e.path);
+    MDB_val k{format_key.size(), const_cast<char*>(format_key.data())};
+    MDB_val v;
+    rc = mdb_get(raw, store_dbi, &k, &v);
+    if (rc == 0) {
+      if (auto r = check_format({static_cast<const char*>(v.mv_data), v.mv_size}, e.path); !r) return r;
+    } else if (rc == MDB_NOTFOUND) {
+      if (!e.read_only) {
+        const std::string text = std::to_string(format_version);
+        MDB_val nv{text.size(), const_cast<char*>(text.data())};
+        if ((rc = mdb_put(raw, store_dbi, &k, &nv, 0)))
+          return lmdb_error(rc, "writing the format version", e.path);
+      }
+    } else {
+      return lmdb_error(rc, "reading the format version", e.path);
+    }
+
+    for (std::size_t i = 0; i < table_count; ++i) {
+      const std::string name(table_name(static_cast<table>(i)));
+      rc = mdb_dbi_open(raw, name.c_str(), create, &e.dbi[i]);
+      if (rc == MDB_NOTFOUND) {
+        e.dbi_present[i] = false;
+        continue;
+      }
+      if (rc) return lmdb_error(rc, "opening table " + name, e.path);
+      e.dbi_present[i] = true;
+    }
+    rc = txn.commit();
+    if (rc == MDB_MAP_FULL) return lmdb_error(rc, "creating the tables: initial_map_bytes is too small", e.path);
+    if (rc) return lmdb_error(rc, "committing the opening transaction", e.path);
+    return {};
+  }
+}
+
+result<void> prepare_directory(const env_options& o) {
+  struct stat st;
+  if (::stat(o.path.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode))
+      return make_error(errc::INVALID_CONFIG, "the store path exists and is not a directory", o.path);
+    return {};
+  }
+  const int err = errno;
+  if (err != ENOENT) return make_error(classify(err), fmt::format("cannot reach the store path: {}", std::strerror(err)), o.path);
+  if (o.read_only) return make_error(errc::INVALID_CONFIG, "no store at this path (opened read-only)", o.path);
+  std::error_code ec;
+  std::filesystem::create_directories(o.path, ec);
+  if (ec)
+    return make_error(classify(ec.value()), "cannot create the store directory: " + ec.message(), o.path);
+  return {};
+}
+
+}  // namespace
+
+error lmdb_error(int rc, std::string_view what, const std::string& path) {
+  const errc code = classify(rc);
+  std::string message = fmt::format("LMDB: {}: {}", what, mdb_strerror(rc));
+  if (code == errc::STORE_READ_ONLY) message += " (the store cannot be written; open it read-only to read it)";
+  return make_error(code, std::move(message), path, rc);
+}
+
+void throw_lmdb(int rc, std::string_view what, const std::string& path) { throw failure(lmdb_error(rc, what, path)); }
+
+void env::refresh_map_bounds() {
+  MDB_envinfo info;
+  if (mdb_env_info(handle, &info) == 0) {
+    map_begin = static_cast<const char*>(info.me_mapaddr);
+    map_end = map_begin + info.me_mapsize;
+  }
+}
+
+void env::adopt_new_map_size() {
+  std::unique_lock lock(resize_mutex);
+  if (int rc = mdb_env_set_mapsize(handle, 0)) throw_lmdb(rc, "adopting the map size another process set", path);
+  refresh_map_bounds();
+}
+
+bool env::grow_map() {
+  std::unique_lock lock(resize_mutex);
+  MDB_envinfo info;
+  if (int rc = mdb_env_info(handle, &info)) throw_lmdb(rc, "reading the map size", path);
+  const std::uint64_t current = info.me_mapsize;
+  std::uint64_t next = current * 2;
+  if (max_map_bytes != 0 && next > max_map_bytes) next = max_map_bytes;
+  if (next <= current) return false;
+  if (int rc = mdb_env_set_mapsize(handle, next)) throw_lmdb(rc, "growing the map", path);
+  refresh_map_bounds();
+  return true;
+}
+
+result<std::shared_ptr<env>> open_env(const env_options& o) {
+  if (o.path.empty()) return make_error(errc::INVALID_CONFIG, "the store path is empty", o.path);
+  if (auto r = prepare_directory(o); !r) return std::move(r).error();
+  std::error_code ec;
+  const std::string canonical = std::filesystem::canonical(o.path, ec).string();
+  if (ec) return make_error(classify(ec.value()), "cannot resolve the store path: " + ec.message(), o.path);
+
+  auto& reg = registry();
+  std::lock_guard lock(reg.mutex);
+  forget_parent_envs(reg);
+  if (auto it = reg.envs.find(canonical); it != reg.envs.end()) {
+    if (auto shared = it->second.lock()) {
+      if (shared->read_only && !o.read_only)
+        return make_error(errc::STORE_READ_ONLY, "the store is already open read-only in this process", canonical);
+      return shared;
+    }
+  }
+
+  std::shared_ptr<env> e(new env, close_env);
+  e->path = canonical;
+  e->read_only = o.read_only;
+  e->relaxed = o.relaxed;
+  e->max_map_bytes = o.max_map_bytes;
+  if (int rc = mdb_env_create(&e->handle)) return lmdb_error(rc, "creating the environment", canonical);
+  mdb_env_set_maxdbs(e->handle, table_count + 4);
+  mdb_env_set_maxreaders(e->handle, 254);
+  std::uint64_t initial = o.initial_map_bytes ? o.initial_map_bytes : (64ull << 20);
+  if (o.max_map_bytes && initial > o.max_map_bytes) initial = o.max_map_bytes;
+  mdb_env_set_mapsize(e->handle, initial);
+  // MDB_NOTLS: read transactions are not tied to a thread (and a thread may
+  // hold several). MDB_NOMETASYNC (relaxed): the data pages are still
+  // synced before the meta page is written, so a crash can lose the last
+  // commit but never corrupt the store (MDB_NOSYNC could corrupt it).
+  unsigned flags = MDB_NOTLS;
+  if (o.read_only) flags |= MDB_RDONLY;
+  if (o.relaxed) flags |= MDB_NOMETASYNC;
+  if (int rc = mdb_env_open(e->handle, canonical.c_str(), flags, 0600)) {
+    if (rc == ENOENT && o.read_only) return make_error(errc::INVALID_CONFIG, "no store at this path (opened read-only)", canonical);
+    return lmdb_error(rc, "opening the store", canonical);
+  }
+  e->max_key_bytes = static_cast<std::size_t>(mdb_env_get_maxkeysize(e->handle));
+  if (auto r = check_not_truncated(*e); !r) return std::move(r).error();
+  int dead = 0;
+  mdb_reader_check(e->handle, &dead);  // free slots of readers in crashed processes
+  if (auto r = open_databases(*e); !r) return std::move(r).error();
+  e->refresh_map_bounds();
+  reg.envs[canonical] = e;
+  return e;
+}
+
+}  // namespace tokenrail::storage::lmdb_impl

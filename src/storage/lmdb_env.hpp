@@ -1,0 +1,94 @@
+// One open LMDB environment, shared by every store handle of this process
+// that names the same directory.
+//
+// LMDB forbids opening one environment twice in a process: closing the
+// second handle's file descriptors would drop the first one's POSIX locks.
+// So open_lmdb_env() keeps a process-wide registry keyed by canonical path
+// and hands out reference-counted handles; the last handle closes the env
+// while holding the registry lock, so a concurrent open cannot interleave.
+#pragma once
+
+#include <tokenrail/error.hpp>
+#include <tokenrail/storage/store.hpp>
+
+#include <lmdb.h>
+
+#include <array>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+
+namespace tokenrail::storage::lmdb_impl {
+
+/// The format of what this backend writes. Stored in the "_store" database;
+/// a store written by a newer format is refused with STORE_VERSION_UNSUPPORTED.
+inline constexpr std::uint32_t format_version = 1;
+
+/// An LMDB return code as an error: STORE_CORRUPT, STORE_VERSION_UNSUPPORTED,
+/// STORE_READ_ONLY, STORE_BUSY, STORE_FULL, OUT_OF_MEMORY or STORAGE_ERROR,
+/// with details {path, lmdbCode, lmdbMessage}.
+error lmdb_error(int rc, std::string_view what, const std::string& path);
+[[noreturn]] void throw_lmdb(int rc, std::string_view what, const std::string& path);
+
+/// One write() call waiting to be committed (group commit).
+struct write_request {
+  const tokenrail::detail::function_ref<void(write_transaction&)>* body = nullptr;
+  std::exception_ptr error;
+  bool needs_sync = false;  // durable caller on an env opened relaxed
+  bool done = false;
+};
+
+struct env {
+  MDB_env* handle = nullptr;
+  std::string path;  // canonical
+  bool read_only = false;
+  bool relaxed = false;            // opened with MDB_NOMETASYNC
+  std::uint64_t max_map_bytes = 0;
+  std::array<MDB_dbi, table_count> dbi{};
+  std::array<bool, table_count> dbi_present{};  // false only in a read-only, never-written store
+  std::size_t max_key_bytes = 0;
+
+  // Transactions hold this shared; changing the map size holds it
+  // exclusively (LMDB requires that no transaction of this process is
+  // active then). Readers otherwise never wait for anyone.
+  std::shared_mutex resize_mutex;
+  // The current mapping, to tell whether a value a write transaction read
+  // lives in the map (stable until the transaction ends) or in a dirty page
+  // (which later writes may move). Changed only under resize_mutex.
+  const char* map_begin = nullptr;
+  const char* map_end = nullptr;
+
+  // Group commit: writers queue here; one of them leads a batch.
+  std::mutex queue_mutex;
+  std::condition_variable queue_cv;
+  std::deque<write_request*> queue;
+  bool leader_active = false;
+
+  /// Re-reads the mapping bounds (after open and after every resize).
+  void refresh_map_bounds();
+  /// Another process grew the map (MDB_MAP_RESIZED): adopt its size.
+  void adopt_new_map_size();
+  /// Doubles the map (at most max_map_bytes). False when it cannot grow.
+  bool grow_map();
+};
+
+struct env_options {
+  std::string path;
+  bool read_only = false;
+  bool relaxed = false;
+  std::uint64_t initial_map_bytes = 0;
+  std::uint64_t max_map_bytes = 0;
+};
+
+/// Opens (or shares) the environment at options.path, creating the
+/// directory and the databases when writable, checking the format version
+/// and that data.mdb is not truncated. Errors as data; see open_lmdb_store.
+result<std::shared_ptr<env>> open_env(const env_options& options);
+
+}  // namespace tokenrail::storage::lmdb_impl

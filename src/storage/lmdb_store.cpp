@@ -1,0 +1,386 @@
+// The LMDB backend: one environment, one named database per table.
+//
+// - Reads run in MDB_RDONLY transactions (MVCC): they never block a writer
+//   and see one committed snapshot.
+// - Writes are group-committed. A write() call queues its body; the first
+//   waiting caller becomes the leader, takes the queued bodies (up to
+//   max_batch), runs each in a nested transaction of one parent transaction
+//   (a body that throws aborts only its child), commits the parent once and
+//   wakes the others. Every caller returns only after that commit (and, for
+//   durable stores, its sync) is done, with its own exception if its body
+//   threw. A batch of one runs directly in the parent, without nesting.
+// - When the map is full (MDB_MAP_FULL), the batch is aborted, the map
+//   doubled (at most max_map_bytes, else STORE_FULL) and the bodies run
+//   again: the interface allows a backend to run a body more than once.
+// - Values that a write transaction reads from its own dirty pages are
+//   copied, so every view stays valid until the transaction ends, as the
+//   interface promises (LMDB alone only keeps them until the next write).
+#include "lmdb_env.hpp"
+#include "prefix.hpp"
+
+#include <sys/stat.h>
+
+#include <deque>
+#include <vector>
+
+namespace tokenrail::storage {
+namespace {
+
+using lmdb_impl::env;
+using lmdb_impl::throw_lmdb;
+using lmdb_impl::write_request;
+
+constexpr std::size_t max_batch = 64;
+
+/// Thrown through a body when a put found the map full; write() grows the
+/// map and runs the body again. Bodies that catch everything still cannot
+/// hide it: the transaction remembers.
+struct map_full_signal {};
+
+MDB_val as_val(std::string_view s) { return MDB_val{s.size(), const_cast<char*>(s.data())}; }
+std::string_view as_view(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+
+struct cursor_guard {
+  MDB_cursor* c = nullptr;
+  ~cursor_guard() {
+    if (c) mdb_cursor_close(c);
+  }
+};
+
+/// Shared by read and write transactions: get and scan over one MDB_txn.
+class lmdb_reader {
+ public:
+  lmdb_reader(env& e, MDB_txn* txn) : env_(e), txn_(txn) {}
+
+  std::optional<std::string_view> do_get(table t, std::string_view key) {
+    const auto i = static_cast<std::size_t>(t);
+    if (!env_.dbi_present[i] || key.empty() || key.size() > env_.max_key_bytes) return std::nullopt;
+    MDB_val k = as_val(key), v;
+    int rc = mdb_get(txn_, env_.dbi[i], &k, &v);
+    if (rc == MDB_NOTFOUND) return std::nullopt;
+    if (rc) throw_lmdb(rc, "reading a record", env_.path);
+    return stable(as_view(v));
+  }
+
+  void do_scan(table t, std::string_view prefix,
+               tokenrail::detail::function_ref<bool(std::string_view, std::string_view)> visit, bool reverse) {
+    const auto i = static_cast<std::size_t>(t);
+    if (!env_.dbi_present[i]) return;
+    cursor_guard cur;
+    if (int rc = mdb_cursor_open(txn_, env_.dbi[i], &cur.c)) throw_lmdb(rc, "opening a cursor", env_.path);
+    MDB_val k, v;
+    int rc;
+    if (!reverse) {
+      if (prefix.empty()) {
+        rc = mdb_cursor_get(cur.c, &k, &v, MDB_FIRST);
+      } else {
+        k = as_val(prefix);
+        rc = mdb_cursor_get(cur.c, &k, &v, MDB_SET_RANGE);
+      }
+    } else {
+      // Position after the last key with the prefix, then step back.
+      std::string successor;
+      if (prefix_util::prefix_successor(prefix, successor)) {
+        k = as_val(successor);
+        rc = mdb_cursor_get(cur.c, &k, &v, MDB_SET_RANGE);
+        if (rc == 0) rc = mdb_cursor_get(cur.c, &k, &v, MDB_PREV);
+        else if (rc == MDB_NOTFOUND) rc = mdb_cursor_get(cur.c, &k, &v, MDB_LAST);
+      } else {
+        rc = mdb_cursor_get(cur.c, &k, &v, MDB_LAST);
+      }
+    }
+    const MDB_cursor_op step = reverse ? MDB_PREV : MDB_NEXT;
+    while (rc == 0) {
+      const std::string_view key = as_view(k);
+      if (!prefix_util::starts_with(key, prefix)) return;
+      if (!visit(stable(key), stable(as_view(v)))) return;
+      rc = mdb_cursor_get(cur.c, &k, &v, step);
+    }
+    if (rc != MDB_NOTFOUND) throw_lmdb(rc, "scanning a table", env_.path);
+  }
+
+ protected:
+  /// A view that stays valid until the transaction ends. Clean pages live
+  /// in the read-only map and never move during a transaction; a write
+  /// transaction's dirty pages (allocated outside the map) may, so those
+  /// bytes are copied into the transaction.
+  std::string_view stable(std::string_view v) {
+    if (v.empty() || (v.data() >= env_.map_begin && v.data() + v.size() <= env_.map_end)) return v;
+    return copies_.emplace_back(v);
+  }
+
+  env& env_;
+  MDB_txn* txn_;
+  std::deque<std::string> copies_;
+};
+
+class lmdb_read_txn final : public read_transaction, private lmdb_reader {
+ public:
+  using lmdb_reader::lmdb_reader;
+  std::optional<std::string_view> get(table t, std::string_view key) override { return do_get(t, key); }
+  void scan(table t, std::string_view prefix,
+            tokenrail::detail::function_ref<bool(std::string_view, std::string_view)> visit,
+            bool reverse) override {
+    do_scan(t, prefix, visit, reverse);
+  }
+};
+
+class lmdb_write_txn final : public write_transaction, private lmdb_reader {
+ public:
+  using lmdb_reader::lmdb_reader;
+  std::optional<std::string_view> get(table t, std::string_view key) override { return do_get(t, key); }
+  void scan(table t, std::string_view prefix,
+            tokenrail::detail::function_ref<bool(std::string_view, std::string_view)> visit,
+            bool reverse) override {
+    do_scan(t, prefix, visit, reverse);
+  }
+
+  void put(table t, std::string_view key, std::string_view value) override {
+    check_key(key);
+    MDB_val k = as_val(key), v = as_val(value);
+    int rc = mdb_put(txn_, env_.dbi[static_cast<std::size_t>(t)], &k, &v, 0);
+    if (rc == MDB_MAP_FULL) {
+      map_full = true;
+      throw map_full_signal{};
+    }
+    if (rc) throw_lmdb(rc, "writing a record", env_.path);
+  }
+
+  void erase(table t, std::string_view key) override {
+    check_key(key);
+    MDB_val k = as_val(key);
+    int rc = mdb_del(txn_, env_.dbi[static_cast<std::size_t>(t)], &k, nullptr);
+    if (rc == MDB_MAP_FULL) {  // a delete can need fresh pages too
+      map_full = true;
+      throw map_full_signal{};
+    }
+    if (rc && rc != MDB_NOTFOUND) throw_lmdb(rc, "erasing a record", env_.path);
+  }
+
+  bool map_full = false;
+
+ private:
+  void check_key(std::string_view key) const {
+    if (key.empty()) fail(errc::INTERNAL, "storage: empty keys are not allowed");
+    if (key.size() > env_.max_key_bytes)
+      fail(errc::INTERNAL, "storage: key of " + std::to_string(key.size()) + " bytes exceeds LMDB's limit of " +
+                               std::to_string(env_.max_key_bytes));
+  }
+};
+
+enum class batch_outcome { done, map_full };
+
+class lmdb_store final : public store {
+ public:
+  lmdb_store(std::shared_ptr<env> e, bool read_only, bool durable)
+      : env_(std::move(e)), read_only_(read_only || env_->read_only), needs_sync_(durable && env_->relaxed) {}
+
+  void read(tokenrail::detail::function_ref<void(read_transaction&)> body) override {
+    std::shared_lock lock(env_->resize_mutex);
+    MDB_txn* txn = begin(MDB_RDONLY, lock);
+    struct guard {
+      MDB_txn* t;
+      ~guard() { mdb_txn_abort(t); }
+    } g{txn};
+    lmdb_read_txn rt(*env_, txn);
+    body(rt);
+  }
+
+  void write(tokenrail::detail::function_ref<void(write_transaction&)> body) override {
+    if (read_only_) fail(errc::STORE_READ_ONLY, "the store was opened read-only");
+    write_request req;
+    req.body = &body;
+    req.needs_sync = needs_sync_;
+    std::unique_lock lock(env_->queue_mutex);
+    env_->queue.push_back(&req);
+    while (!req.done) {
+      if (env_->leader_active) {
+        env_->queue_cv.wait(lock);
+        continue;
+      }
+      // Lead one batch: everything queued so far (FIFO, at most max_batch).
+      env_->leader_active = true;
+      std::vector<write_request*> batch;
+      while (!env_->queue.empty() && batch.size() < max_batch) {
+        batch.push_back(env_->queue.front());
+        env_->queue.pop_front();
+      }
+      lock.unlock();
+      try {
+        run_batch(batch);
+      } catch (...) {
+        // An LMDB failure outside any body (begin, commit): every caller of
+        // the batch gets it, nothing of the batch was committed.
+        for (auto* r : batch)
+          if (!r->error) r->error = std::current_exception();
+      }
+      lock.lock();
+      for (auto* r : batch) r->done = true;
+      env_->leader_active = false;
+      env_->queue_cv.notify_all();
+    }
+    lock.unlock();
+    if (req.error) std::rethrow_exception(req.error);
+  }
+
+  capabilities caps() const noexcept override {
+    capabilities c;
+    c.persistent = true;
+    c.multi_process = true;
+    c.readers_block_writers = false;
+    c.group_commit = true;
+    c.max_key_bytes = env_->max_key_bytes;
+    return c;
+  }
+
+  store_stats stats() override {
+    store_stats out;
+    struct stat file;
+    if (::stat((env_->path + "/data.mdb").c_str(), &file) == 0) out.bytes_used = static_cast<std::uint64_t>(file.st_size);
+    std::shared_lock lock(env_->resize_mutex);
+    MDB_txn* txn = begin(MDB_RDONLY, lock);
+    for (std::size_t i = 0; i < table_count; ++i) {
+      if (!env_->dbi_present[i]) continue;
+      MDB_stat st;
+      if (int rc = mdb_stat(txn, env_->dbi[i], &st)) {
+        mdb_txn_abort(txn);
+        throw_lmdb(rc, "reading table statistics", env_->path);
+      }
+      out.entries += st.ms_entries;
+    }
+    mdb_txn_abort(txn);
+    return out;
+  }
+
+ private:
+  /// Begins a transaction while `lock` (shared on resize_mutex) is held. If
+  /// another process grew the map, adopts its size (which needs the lock
+  /// exclusively) and tries again.
+  MDB_txn* begin(unsigned flags, std::shared_lock<std::shared_mutex>& lock, MDB_txn* parent = nullptr) {
+    for (int attempt = 0;; ++attempt) {
+      MDB_txn* txn = nullptr;
+      int rc = mdb_txn_begin(env_->handle, parent, flags, &txn);
+      if (rc == 0) return txn;
+      if (rc == MDB_MAP_RESIZED && parent == nullptr && attempt < 8) {
+        lock.unlock();
+        env_->adopt_new_map_size();
+        lock.lock();
+        continue;
+      }
+      throw_lmdb(rc, flags & MDB_RDONLY ? "beginning a read transaction" : "beginning a write transaction",
+                 env_->path);
+    }
+  }
+
+  void run_batch(std::vector<write_request*>& batch) {
+    for (;;) {
+      if (try_batch(batch) == batch_outcome::done) return;
+      if (env_->grow_map()) continue;
+      // The map is at max_map_bytes. Run the bodies one by one, so that only
+      // those that do not fit fail.
+      if (batch.size() > 1) {
+        for (auto* r : batch) {
+          std::vector<write_request*> one{r};
+          try {
+            run_batch(one);
+          } catch (...) {
+            r->error = std::current_exception();
+          }
+        }
+        return;
+      }
+      batch[0]->error = std::make_exception_ptr(failure(lmdb_impl::lmdb_error(
+          MDB_MAP_FULL, "the store reached max_map_bytes", env_->path)));
+      return;
+    }
+  }
+
+  batch_outcome try_batch(std::vector<write_request*>& batch) {
+    std::shared_lock lock(env_->resize_mutex);
+    MDB_txn* parent = begin(0, lock);
+    const bool nested = batch.size() > 1;
+    bool any_ok = false;
+    for (auto* r : batch) {
+      r->error = nullptr;
+      MDB_txn* txn = parent;
+      if (nested) {
+        if (int rc = mdb_txn_begin(env_->handle, parent, 0, &txn)) {
+          r->error = std::make_exception_ptr(failure(lmdb_impl::lmdb_error(rc, "beginning a nested transaction", env_->path)));
+          continue;
+        }
+      }
+      bool full = false;
+      {
+        lmdb_write_txn w(*env_, txn);
+        try {
+          (*r->body)(w);
+        } catch (const map_full_signal&) {
+          full = true;
+        } catch (...) {
+          r->error = std::current_exception();
+        }
+        full = full || w.map_full;
+      }
+      if (full) {
+        // Aborting the parent also aborts an open child.
+        mdb_txn_abort(parent);
+        return batch_outcome::map_full;
+      }
+      if (r->error) {
+        mdb_txn_abort(txn);  // the child, or the whole (single-body) transaction
+        if (!nested) return batch_outcome::done;
+        continue;
+      }
+      if (nested) {
+        int rc = mdb_txn_commit(txn);  // merges into the parent
+        if (rc == MDB_MAP_FULL) {
+          mdb_txn_abort(parent);
+          return batch_outcome::map_full;
+        }
+        if (rc) {
+          r->error = std::make_exception_ptr(failure(lmdb_impl::lmdb_error(rc, "committing a nested transaction", env_->path)));
+          continue;
+        }
+      }
+      any_ok = true;
+    }
+    if (!any_ok) {
+      mdb_txn_abort(parent);
+      return batch_outcome::done;
+    }
+    int rc = mdb_txn_commit(parent);  // frees parent, also on failure
+    if (rc == MDB_MAP_FULL) return batch_outcome::map_full;
+    if (rc) throw_lmdb(rc, "committing", env_->path);
+    lock.unlock();
+    bool sync = false;
+    for (auto* r : batch) sync = sync || (r->needs_sync && !r->error);
+    if (sync) {
+      // A durable handle on an environment opened relaxed: flush the meta
+      // page too before reporting the commit as done.
+      if (int src = mdb_env_sync(env_->handle, 1)) throw_lmdb(src, "syncing the commit", env_->path);
+    }
+    return batch_outcome::done;
+  }
+
+  std::shared_ptr<env> env_;
+  bool read_only_;
+  bool needs_sync_;
+};
+
+}  // namespace
+
+result<std::unique_ptr<store>> open_lmdb_store(const lmdb_options& options) {
+  lmdb_impl::env_options o;
+  o.path = options.path;
+  o.read_only = options.read_only;
+  o.relaxed = options.mode == durability::relaxed;
+  o.initial_map_bytes = options.initial_map_bytes;
+  o.max_map_bytes = options.max_map_bytes;
+  auto e = lmdb_impl::open_env(o);
+  if (!e) return std::move(e).error();
+  std::unique_ptr<store> s = std::make_unique<lmdb_store>(std::move(e).value(), options.read_only,
+                                                          options.mode == durability::durable);
+  return s;
+}
+
+}  // namespace tokenrail::storage
