@@ -1,5 +1,7 @@
 #include "engine/projection.hpp"
 
+#include "engine/callbacks.hpp"   // D8 (issue 5): status_on_async_event
+
 #include <tokenrail/json/canonical.hpp>
 
 #include <boost/json/parse.hpp>
@@ -92,6 +94,11 @@ struct replayer {
       auto& r = run_of(ev);
       if (!r.nodes.count(*ev.node)) fail(errc::VERIFY_FAILED, "checkpoint on a node that does not exist");
       r.status.last_activity = ev.at;
+    } else if (ev.kind == event_kind::step_suspended || ev.kind == event_kind::step_completed ||
+               ev.kind == event_kind::run_cancelled) {
+      // D8 (issue 5): the same status rule as the live path (callbacks.cpp).
+      auto& r = run_of(ev);
+      status_on_async_event(r.status, ev.kind, *ev.node, d, ev.at);
     } else {
       fail(errc::VERIFY_FAILED, "unknown event kind '" + ev.kind + "'");
     }
