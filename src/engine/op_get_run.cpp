@@ -1,4 +1,5 @@
 // get_run (D5): the run as a resource {apiVersion, kind, metadata, spec, status}.
+#include "engine/callbacks.hpp"   // D8 (issue 5): waitingOn, lastResult, children
 #include "engine/context.hpp"
 
 #include <boost/json/parse.hpp>
@@ -45,6 +46,7 @@ std::string op_get_run(engine::impl& e, const boost::json::object& req) {
     r["metadata"] = doc.as_object()["metadata"];
     r["spec"] = doc.as_object()["spec"];
     r["status"] = status_json(*run, decode_status(*st));
+    add_async_status(tx, *run, decode_status(*st), r["status"].as_object());   // D8 (issue 5)
     response = boost::json::serialize(r);
   });
   return response;
