@@ -1,5 +1,6 @@
 // start_workflow (D6): pins the workflow, creates the run and its root node
 // in one write transaction, with events run_started and node_created.
+#include "engine/callbacks.hpp"   // D8 (issue 5): parent links, parallelDelegations
 #include "engine/context.hpp"
 
 #include <tokenrail/json/canonical.hpp>
@@ -33,6 +34,10 @@ std::string op_start_workflow(engine::impl& e, const boost::json::object& req) {
   if (auto* s = member(req, "sessionId")) session_id = std::string(s->as_string());
   std::optional<std::string> idem;
   if (auto* k = member(req, "idempotencyKey")) idem = std::string(k->as_string());
+  // D8 (issue 5): parent.callbackToken links this run to a suspended step;
+  // the child joins the parent's session unless it names one.
+  const std::optional<parent_link> link = read_parent_link(e, req);
+  if (link && session_id.empty()) session_id = link->session_id;
 
   // Pure part first: where the run starts (no store involved).
   auto pos = workflow::start(*wf->prog, context);
@@ -84,6 +89,7 @@ std::string op_start_workflow(engine::impl& e, const boost::json::object& req) {
     correlation["tenantId"] = opt_string(corr, "tenantId");
     spec["correlation"] = std::move(correlation);
     if (idem) spec["idempotencyKey"] = *idem;
+    if (link) spec["callbackToken"] = link->token;   // D8: an input, so spec (seed 000)
     boost::json::object doc;
     doc["metadata"] = std::move(metadata);
     doc["spec"] = std::move(spec);
@@ -113,6 +119,8 @@ std::string op_start_workflow(engine::impl& e, const boost::json::object& req) {
     log.append(event_kind::node_created, run_id, 0u, std::move(nd));
     if (pos.complete) log.append(event_kind::run_completed, run_id, 0u, boost::json::object{{"node", 0}});
     log.finish();
+    // D8 (issue 5): link to the parent's callback; start root delegations.
+    auto async = after_start(e, tx, *info, link ? &*link : nullptr, pos.complete, context, now);
 
     step_response_in out;
     out.run = info.get();
@@ -123,6 +131,7 @@ std::string op_start_workflow(engine::impl& e, const boost::json::object& req) {
     out.context = &context;
     out.warnings = pos.warnings;
     response = step_response(e, std::move(out));
+    if (async) response = decorate_response(response, *async);
     if (idem) tx.put(storage::table::indexes, idempotency_index_key(*idem), response);
   });
   if (info) e.remember(std::move(info));
