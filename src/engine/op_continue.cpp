@@ -11,6 +11,7 @@
 //   2. ONE write transaction: re-check the ack record (another thread may
 //      have won the race: then its response is returned), then child node,
 //      ack record with the response, status, events. All or nothing.
+#include "engine/callbacks.hpp"   // D8 (issue 5): child completion, parallelDelegations
 #include "engine/context.hpp"
 
 #include <tokenrail/json/canonical.hpp>
@@ -225,6 +226,12 @@ std::string op_continue_workflow(engine::impl& e, const boost::json::object& req
                boost::json::object{{"attempt", ak.attempt}, {"child", child}, {"digest", to_hex(as_view(digest))}});
     if (next.complete) log.append(event_kind::run_completed, st.run_id, child, boost::json::object{{"node", child}});
     log.finish();
+    // D8 (issue 5), same transaction: a completed child run completes its
+    // parent's step; entering a step with parallelDelegations starts them.
+    if (auto async = after_node_created(e, tx, *info, child, next.complete, output_text, context, now)) {
+      response = decorate_response(response, *async);
+      tx.put(storage::table::acks, akey, encode_ack(as_view(digest), child, response));
+    }
   });
   return response;
 }
