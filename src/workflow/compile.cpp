@@ -10,9 +10,58 @@
 namespace tokenrail::workflow {
 namespace json = boost::json;
 
+namespace {
+
+// Definitions deeper than this are refused before anything recurses over
+// them (canonical JSON, validation, destruction of copies): compile() takes
+// any in-memory value, not only what parse_json (depth-limited) produced.
+constexpr std::size_t max_definition_depth = 128;
+
+// Iterative, so it is safe on any depth. Throws at the first value that is
+// too deep, naming its pointer.
+void check_depth(const json::value& root) {
+  struct frame {
+    const json::value* v;
+    std::size_t parent;
+    std::string key;   // the reference token from the parent
+  };
+  std::vector<frame> nodes{{&root, SIZE_MAX, {}}};
+  std::vector<std::pair<std::size_t, std::size_t>> stack{{0, 0}};   // node, depth
+  while (!stack.empty()) {
+    auto [n, depth] = stack.back();
+    stack.pop_back();
+    const json::value& v = *nodes[n].v;
+    if (!v.is_structured()) continue;
+    if (depth >= max_definition_depth) {
+      std::vector<const std::string*> path;
+      for (std::size_t i = n; i != 0 && i != SIZE_MAX; i = nodes[i].parent) path.push_back(&nodes[i].key);
+      std::string pointer;
+      for (auto it = path.rbegin(); it != path.rend(); ++it) pointer = pointer_join(pointer, **it);
+      throw_at(errc::WORKFLOW_INVALID, pointer, "JSON nested at most 128 levels deep");
+    }
+    if (v.is_array()) {
+      const auto& a = v.get_array();
+      for (std::size_t i = a.size(); i-- > 0;) {
+        nodes.push_back({&a[i], n, std::to_string(i)});
+        stack.emplace_back(nodes.size() - 1, depth + 1);
+      }
+    } else {
+      const auto& o = v.get_object();
+      for (auto it = o.end(); it != o.begin();) {
+        --it;
+        nodes.push_back({&it->value(), n, std::string(it->key())});
+        stack.emplace_back(nodes.size() - 1, depth + 1);
+      }
+    }
+  }
+}
+
+}  // namespace
+
 result<std::shared_ptr<const compiled>> compile(const json::value& definition, const routine_resolver& routines) {
   std::vector<pointer_origin> origins;
   try {
+    check_depth(definition);
     auto out = std::make_shared<compiled>();
     out->definition = expand_templates(definition, routines, &origins);
     definition_meta meta;

@@ -144,6 +144,17 @@ TEST_CASE("10,000-deep nesting: refused by the parser, or bounded in memory") {
     d.as_object()["steps"].as_array()[0].as_object()["runCondition"] = nested;
     auto c = compile(d);
     REQUIRE_FALSE(c.has_value());
+    CHECK(c.error().details.at("expected") == "JSON nested at most 128 levels deep");
+    CHECK(std::string(c.error().details.at("pointer").as_string()).rfind("/steps/0/runCondition/not/not", 0) == 0);
+  }
+  {
+    // 100 levels pass the depth check; the condition checker's own limit answers.
+    json::value c100 = json::object{{"var", "x"}};
+    for (int i = 0; i < 100; ++i) c100 = json::object{{"not", std::move(c100)}};
+    auto d = base;
+    d.as_object()["steps"].as_array()[0].as_object()["runCondition"] = std::move(c100);
+    auto c = compile(d);
+    REQUIRE_FALSE(c.has_value());
     CHECK(c.error().details.at("expected") == "conditions nested at most 32 deep");
   }
   {
@@ -156,14 +167,23 @@ TEST_CASE("10,000-deep nesting: refused by the parser, or bounded in memory") {
     CHECK(c.error().code == errc::WORKFLOW_INVALID);
   }
   {
-    // Deep JSON under an unknown field is kept (and hashed), with a warning.
+    // Deep JSON even under an unknown field is refused (nothing recurses over it).
     auto d = base;
     json::value arr = json::array{};
     for (int i = 0; i < 10000; ++i) arr = json::array{std::move(arr)};
     d.as_object()["x-extra"] = std::move(arr);
     auto c = compile(d);
-    REQUIRE(c.has_value());
-    CHECK((*c)->warnings.size() == 1);
+    REQUIRE_FALSE(c.has_value());
+    CHECK(c.error().code == errc::WORKFLOW_INVALID);
+    CHECK(c.error().details.at("expected") == "JSON nested at most 128 levels deep");
+    CHECK(std::string(c.error().details.at("pointer").as_string()).rfind("/x-extra/0/0/0", 0) == 0);
+    // 100 levels are fine (kept, with a warning for the unknown field).
+    json::value ok = json::array{};
+    for (int i = 0; i < 100; ++i) ok = json::array{std::move(ok)};
+    d.as_object()["x-extra"] = std::move(ok);
+    auto c2 = compile(d);
+    REQUIRE(c2.has_value());
+    CHECK((*c2)->warnings.size() == 1);
   }
   {
     json::value steps = json::array{json::object{{"id", "s"}, {"title", "t"}}};
@@ -172,7 +192,7 @@ TEST_CASE("10,000-deep nesting: refused by the parser, or bounded in memory") {
     d.as_object()["steps"] = std::move(steps);
     auto c = compile(d);
     REQUIRE_FALSE(c.has_value());
-    CHECK(c.error().details.at("pointer") == "/steps/0");
+    CHECK(std::string(c.error().details.at("pointer").as_string()).rfind("/steps/0/0", 0) == 0);
   }
 }
 
