@@ -1,0 +1,497 @@
+// What only the LMDB backend does (the shared behaviour is in
+// conformance.cpp): durability modes, map growth and its limit, bad stores
+// as errors, the format version, one store opened twice in a process,
+// several processes on one store, and group commit.
+#include "storage/backend_fixture.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <lmdb.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <set>
+#include <thread>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace tokenrail;
+using namespace tokenrail::storage;
+using tokenrail::storage::testing::scratch_dir;
+
+namespace {
+
+std::unique_ptr<store> open_store(const std::string& path, durability mode = durability::durable,
+                                  std::uint64_t initial = 1ull << 20, std::uint64_t max = 0) {
+  lmdb_options o;
+  o.path = path;
+  o.mode = mode;
+  o.initial_map_bytes = initial;
+  o.max_map_bytes = max;
+  auto r = open_lmdb_store(o);
+  if (!r) FAIL("open failed: " << r.error().message);
+  return std::move(r).value();
+}
+
+errc open_error(const std::string& path, bool read_only = false) {
+  lmdb_options o;
+  o.path = path;
+  o.read_only = read_only;
+  auto r = open_lmdb_store(o);
+  if (r) return errc::INTERNAL;  // "no error" shows up as a mismatch
+  return r.error().code;
+}
+
+std::optional<std::string> get(store& s, table t, std::string_view key) {
+  std::optional<std::string> out;
+  s.read([&](read_transaction& tx) {
+    if (auto v = tx.get(t, key)) out = std::string(*v);
+  });
+  return out;
+}
+
+void put(store& s, table t, std::string_view key, std::string_view value) {
+  s.write([&](write_transaction& tx) { tx.put(t, key, value); });
+}
+
+void increment(store& s, std::string_view key) {
+  s.write([&](write_transaction& tx) {
+    auto v = tx.get(table::meta, key);
+    const auto n = v ? std::stoull(std::string(*v)) : 0;
+    tx.put(table::meta, key, std::to_string(n + 1));
+  });
+}
+
+std::string fmt_key(int batch, int i) { return "b" + std::to_string(batch) + "/" + std::to_string(i); }
+
+
+/// A store with some content, closed again.
+void populate(const std::string& path, int n = 2000) {
+  auto s = open_store(path);
+  s->write([&](write_transaction& tx) {
+    for (int i = 0; i < n; ++i) tx.put(table::nodes, "k" + std::to_string(i), std::string(200, 'v'));
+  });
+}
+
+/// Runs fn in a forked child and returns its exit status (0 = its checks held).
+template <class F>
+int in_child(F fn) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int code = 1;
+    try {
+      code = fn();
+    } catch (...) {
+      code = 3;
+    }
+    std::_Exit(code);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
+}
+
+}  // namespace
+
+TEST_CASE("lmdb: both durability modes commit and survive reopen", "[storage][lmdb]") {
+  for (auto mode : {durability::durable, durability::relaxed}) {
+    scratch_dir dir("lmdb-modes");
+    {
+      auto s = open_store(dir.str(), mode);
+      for (int i = 0; i < 20; ++i) put(*s, table::runs, "r" + std::to_string(i), "v");
+    }
+    auto s = open_store(dir.str(), mode == durability::durable ? durability::relaxed : durability::durable);
+    std::size_t n = 0;
+    s->read([&](read_transaction& tx) {
+      tx.scan(table::runs, "r", [&](std::string_view, std::string_view) {
+        ++n;
+        return true;
+      });
+    });
+    CHECK(n == 20);
+  }
+}
+
+TEST_CASE("lmdb: a durable handle on an env another handle opened relaxed", "[storage][lmdb]") {
+  scratch_dir dir("lmdb-mixed");
+  auto relaxed = open_store(dir.str(), durability::relaxed);
+  auto durable = open_store(dir.str(), durability::durable);  // shares the env; syncs after its commits
+  put(*durable, table::runs, "d", "1");
+  put(*relaxed, table::runs, "r", "1");
+  CHECK(get(*relaxed, table::runs, "d") == "1");
+  CHECK(get(*durable, table::runs, "r") == "1");
+}
+
+TEST_CASE("lmdb: the map grows by itself from a tiny initial size", "[storage][lmdb]") {
+  scratch_dir dir("lmdb-grow");
+  auto s = open_store(dir.str(), durability::relaxed, 64 << 10);
+  const std::string value(4000, 'g');
+  for (int batch = 0; batch < 40; ++batch)
+    s->write([&](write_transaction& tx) {
+      for (int i = 0; i < 50; ++i) tx.put(table::events, fmt_key(batch, i), value);
+    });
+  CHECK(s->stats().entries == 40 * 50);
+  CHECK(s->stats().bytes_used > 7u << 20);
+  CHECK(get(*s, table::events, fmt_key(39, 49)) == value);
+  CHECK(get(*s, table::events, fmt_key(0, 0)) == value);
+}
+
+TEST_CASE("lmdb: a full map at max_map_bytes is STORE_FULL, and nothing is lost", "[storage][lmdb]") {
+  scratch_dir dir("lmdb-full");
+  auto s = open_store(dir.str(), durability::relaxed, 256 << 10, 2 << 20);
+  const std::string value(100 << 10, 'f');
+  int written = 0;
+  errc code = errc::INTERNAL;
+  for (int i = 0; i < 100; ++i) {
+    try {
+      put(*s, table::workflows, "w" + std::to_string(i), value);
+      ++written;
+    } catch (const failure& f) {
+      code = f.err().code;
+      break;
+    }
+  }
+  CHECK(code == errc::STORE_FULL);
+  CHECK(written > 5);  // it did grow from 256 KB to the 2 MB limit first
+  CHECK(written < 20);
+  // What was committed is intact, the failed write left nothing, and small
+  // writes that still fit go through.
+  CHECK(get(*s, table::workflows, "w0") == value);
+  CHECK(get(*s, table::workflows, "w" + std::to_string(written - 1)) == value);
+  CHECK_FALSE(get(*s, table::workflows, "w" + std::to_string(written)));
+  s->write([](write_transaction& tx) { tx.erase(table::workflows, "w0"); });
+  put(*s, table::runs, "small", "ok");
+  CHECK(get(*s, table::runs, "small") == "ok");
+}
+
+TEST_CASE("lmdb: a truncated data.mdb is STORE_CORRUPT", "[storage][lmdb]") {
+  scratch_dir dir("lmdb-trunc");
+  populate(dir.str());
+  const auto data = dir.path() / "data.mdb";
+  const auto size = std::filesystem::file_size(data);
+  REQUIRE(size > 64 * 1024);
+  SECTION("cut in the middle") { std::filesystem::resize_file(data, size / 2); }
+  SECTION("cut to less than the meta pages") { std::filesystem::resize_file(data, 100); }
+  CHECK(open_error(dir.str()) == errc::STORE_CORRUPT);
+  CHECK(open_error(dir.str(), true) == errc::STORE_CORRUPT);
+}
+
+TEST_CASE("lmdb: random bytes in data.mdb are STORE_CORRUPT", "[storage][lmdb]") {
+  scratch_dir dir("lmdb-random");
+  populate(dir.str());
+  const auto data = dir.path() / "data.mdb";
+  const auto size = std::filesystem::file_size(data);
+  std::mt19937 rng(42);
+  std::string noise(size, '\0');
+  for (auto& c : noise) c = static_cast<char>(rng());
+  {
+    std::ofstream out(data, std::ios::binary | std::ios::trunc);
+    out.write(noise.data(), static_cast<std::streamsize>(noise.size()));
+  }
+  lmdb_options o;
+  o.path = dir.str();
+  auto r = open_lmdb_store(o);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == errc::STORE_CORRUPT);
+  CHECK(r.error().details.as_object().at("path").as_string() == std::filesystem::canonical(dir.path()).string());
+}
+
+TEST_CASE("lmdb: a path that is a regular file is INVALID_CONFIG", "[storage][lmdb]") {
+  scratch_dir dir("lmdb-file");
+  std::filesystem::create_directories(dir.path());
+  const auto file = dir.path() / "not-a-dir";
+  std::ofstream(file) << "hello";
+  CHECK(open_error(file.string()) == errc::INVALID_CONFIG);
+  CHECK(open_error((file / "below").string()) == errc::STORAGE_ERROR);  // ENOTDIR
+  CHECK(open_error("") == errc::INVALID_CONFIG);
+  CHECK(open_error((dir.path() / "missing").string(), true) == errc::INVALID_CONFIG);
+}
+
+TEST_CASE("lmdb: a directory without write permission is STORE_READ_ONLY", "[storage][lmdb]") {
+  // Root ignores permission bits, so when running as root the check runs in
+  // a child that drops to the unprivileged user "nobody" (65534) first.
+  scratch_dir dir("lmdb-perm");
+  populate(dir.str(), 10);
+  const auto fresh = dir.path() / "fresh";
+  std::filesystem::create_directories(fresh);
+  ::chmod(dir.path().c_str(), 0755);
+  ::chmod(fresh.c_str(), 0555);
+  for (auto& f : {dir.path() / "data.mdb", dir.path() / "lock.mdb"}) ::chmod(f.c_str(), 0644);
+  const bool root = ::geteuid() == 0;
+  if (!root) ::chmod(dir.path().c_str(), 0555);
+  const int status = in_child([&] {
+    if (root) {
+      // Let "nobody" reach the scratch directory at all.
+      if (::setgid(65534) != 0 || ::setuid(65534) != 0) return 20;
+    }
+    int bad = 0;
+    if (open_error(fresh.string()) != errc::STORE_READ_ONLY) bad |= 1;            // cannot create files
+    if (open_error(dir.str()) != errc::STORE_READ_ONLY) bad |= 2;                 // cannot write the files
+    return bad;
+  });
+  ::chmod(dir.path().c_str(), 0755);
+  ::chmod(fresh.c_str(), 0755);
+  if (status == 20) {
+    WARN("could not drop privileges; permission case not tested");
+    return;
+  }
+  // Unreachable scratch path for "nobody" (a parent directory with mode 0700)
+  // shows up as STORE_READ_ONLY too (EACCES); either way the code is checked.
+  CHECK(status == 0);
+}
+
+TEST_CASE("lmdb: a store of a newer format version is refused", "[storage][lmdb]") {
+  scratch_dir dir("lmdb-format");
+  populate(dir.str(), 1);
+  // Rewrite the backend's format record with raw LMDB, as a newer build would.
+  MDB_env* env = nullptr;
+  REQUIRE(mdb_env_create(&env) == 0);
+  mdb_env_set_maxdbs(env, 32);
+  REQUIRE(mdb_env_open(env, dir.str().c_str(), 0, 0600) == 0);
+  MDB_txn* txn = nullptr;
+  REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+  MDB_dbi dbi;
+  REQUIRE(mdb_dbi_open(txn, "_store", 0, &dbi) == 0);
+  std::string k = "format_version", v = "99";
+  MDB_val key{k.size(), k.data()}, val{v.size(), v.data()};
+  REQUIRE(mdb_put(txn, dbi, &key, &val, 0) == 0);
+  REQUIRE(mdb_txn_commit(txn) == 0);
+  mdb_env_close(env);
+
+  lmdb_options o;
+  o.path = dir.str();
+  auto r = open_lmdb_store(o);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == errc::STORE_VERSION_UNSUPPORTED);
+  CHECK(r.error().details.as_object().at("storeFormat").to_number<std::int64_t>() == 99);
+  o.read_only = true;
+  CHECK(open_lmdb_store(o).error().code == errc::STORE_VERSION_UNSUPPORTED);
+}
+
+TEST_CASE("lmdb: read-only handles read and refuse writes", "[storage][lmdb]") {
+  scratch_dir dir("lmdb-ro");
+  populate(dir.str(), 3);
+  lmdb_options o;
+  o.path = dir.str();
+  o.read_only = true;
+  auto r = open_lmdb_store(o);
+  REQUIRE(r);
+  auto& s = *r.value();
+  CHECK(get(s, table::nodes, "k1") == std::string(200, 'v'));
+  CHECK_FALSE(get(s, table::runs, "x"));
+  try {
+    put(s, table::runs, "x", "y");
+    FAIL("write accepted");
+  } catch (const failure& f) {
+    CHECK(f.err().code == errc::STORE_READ_ONLY);
+  }
+}
+
+TEST_CASE("lmdb: one store opened twice in one process shares the environment", "[storage][lmdb]") {
+  scratch_dir dir("lmdb-twice");
+  auto a = open_store(dir.str());
+  // The same directory through another spelling.
+  auto b = open_store(dir.str() + "/./");
+  put(*a, table::runs, "from-a", "1");
+  CHECK(get(*b, table::runs, "from-a") == "1");
+  put(*b, table::runs, "from-b", "1");
+  a.reset();  // closing one handle must not break the other (LMDB's fcntl-lock pitfall)
+  CHECK(get(*b, table::runs, "from-b") == "1");
+  put(*b, table::runs, "after", "1");
+  // Concurrent writers through both handles.
+  auto c = open_store(dir.str());
+  std::thread t1([&] { for (int i = 0; i < 50; ++i) increment(*b, "n"); });
+  std::thread t2([&] { for (int i = 0; i < 50; ++i) increment(*c, "n"); });
+  t1.join();
+  t2.join();
+  CHECK(get(*c, table::meta, "n") == "100");
+  b.reset();
+  c.reset();
+  auto d = open_store(dir.str());
+  CHECK(get(*d, table::runs, "after") == "1");
+}
+
+TEST_CASE("lmdb: two processes write one store at once", "[storage][lmdb]") {
+  scratch_dir dir("lmdb-2proc");
+  std::filesystem::create_directories(dir.path());
+  constexpr int n = 150;
+  auto work = [&](const char* who, std::uint64_t initial) {
+    auto s = open_store(dir.str(), durability::relaxed, initial);
+    for (int i = 0; i < n; ++i) {
+      put(*s, table::runs, std::string(who) + std::to_string(i), std::string(i % 7 == 0 ? 20000 : 100, 'x'));
+      increment(*s, "counter");
+    }
+    return 0;
+  };
+  // Fork before the parent opens anything: LMDB envs do not survive fork.
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int code = 3;
+    try {
+      // A small map in the child: it grows the map while the parent has it
+      // open, so the parent meets MDB_MAP_RESIZED and must adopt the size.
+      code = work("child/", 64 << 10);
+    } catch (...) {
+    }
+    std::_Exit(code);
+  }
+  work("parent/", 1 << 20);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  auto s = open_store(dir.str());
+  CHECK(get(*s, table::meta, "counter") == std::to_string(2 * n));
+  std::size_t child = 0, parent = 0;
+  s->read([&](read_transaction& tx) {
+    tx.scan(table::runs, "child/", [&](std::string_view, std::string_view) { return ++child, true; });
+    tx.scan(table::runs, "parent/", [&](std::string_view, std::string_view) { return ++parent, true; });
+  });
+  CHECK(child == n);
+  CHECK(parent == n);
+}
+
+TEST_CASE("lmdb: concurrent writers are committed together (group commit)", "[storage][lmdb]") {
+  scratch_dir dir("lmdb-group");
+  auto s = open_store(dir.str());
+  constexpr int threads = 8;
+  std::atomic<int> queued{0}, foreign{0};
+  std::atomic<bool> inside{false}, release{false};
+  std::vector<std::thread> pool;
+  // Thread 0's body holds the write transaction until the other seven have
+  // queued their writes; the next leader then commits those seven in one
+  // batch, running their bodies on its own thread, not on their callers'.
+  pool.emplace_back([&] {
+    s->write([&](write_transaction& tx) {
+      tx.put(table::runs, "t0", "v");
+      inside = true;
+      while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    });
+  });
+  while (!inside) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (int t = 1; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      const auto caller = std::this_thread::get_id();
+      ++queued;
+      try {
+        s->write([&](write_transaction& tx) {
+          if (std::this_thread::get_id() != caller) ++foreign;
+          tx.put(table::runs, "t" + std::to_string(t), "v");
+          if (t == 3) throw std::runtime_error("only mine");
+        });
+        if (t == 3) ++foreign, foreign += 1000;  // must not happen
+      } catch (const std::runtime_error& e) {
+        if (t != 3 || std::string(e.what()) != "only mine") foreign += 1000;
+      }
+    });
+  while (queued.load() < threads - 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let them reach the queue
+  release = true;
+  for (auto& t : pool) t.join();
+  CHECK(foreign > 0);
+  CHECK(foreign < 1000);
+  for (int t = 0; t < threads; ++t) CHECK(get(*s, table::runs, "t" + std::to_string(t)) == (t == 3 ? std::nullopt : std::optional<std::string>("v")));
+}
+
+TEST_CASE("lmdb: every durable write that returned survives SIGKILL", "[storage][lmdb]") {
+  scratch_dir dir("lmdb-kill");
+  std::filesystem::create_directories(dir.path());
+  std::mt19937 rng(7);
+  std::set<std::string> reported;
+  for (int round = 0; round < 4; ++round) {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(fds[0]);
+      try {
+        auto s = open_store(dir.str());
+        std::vector<std::thread> writers;
+        for (int t = 0; t < 4; ++t)
+          writers.emplace_back([&, t] {
+            for (int i = 0;; ++i) {
+              const std::string key = "r" + std::to_string(round) + "/" + std::to_string(t) + "/" + std::to_string(i);
+              put(*s, table::runs, key, "v");
+              const std::string line = key + "\n";
+              if (::write(fds[1], line.data(), line.size()) < 0) std::_Exit(4);
+            }
+          });
+        for (auto& w : writers) w.join();
+      } catch (...) {
+      }
+      std::_Exit(3);
+    }
+    ::close(fds[1]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(30 + rng() % 120));
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status));
+    std::string text;
+    char buf[4096];
+    for (ssize_t got; (got = ::read(fds[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(got));
+    ::close(fds[0]);
+    std::size_t start = 0;
+    for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1)
+      reported.insert(text.substr(start, nl - start));
+    // The store opens cleanly after the kill and holds every reported write.
+    auto s = open_store(dir.str());
+    std::size_t missing = 0;
+    for (auto& k : reported)
+      if (!get(*s, table::runs, k)) ++missing;
+    CHECK(missing == 0);
+  }
+  CHECK(reported.size() > 10);
+}
+
+TEST_CASE("lmdb: random bytes behind intact meta pages are an error, not a crash", "[storage][lmdb][!mayfail]") {
+  // The meta pages are fine, so the damage shows only when the damaged pages
+  // are read. Run in a child so that a crash would fail this case instead of
+  // killing the runner.
+  //
+  // KNOWN GAP (hence [!mayfail]): LMDB trusts its data pages; garbage page
+  // numbers or overflow counts make it read past the end of the file and
+  // the process dies with SIGBUS (status 107 here). Opening checks only what
+  // is cheap (meta pages, file length, table records). A bounds-checked page
+  // walk (pread, not the map) for `verify` would catch this before use.
+  for (unsigned seed : {1u, 2u, 3u}) {
+    scratch_dir dir("lmdb-random-pages");
+    populate(dir.str(), 3000);
+    const auto data = dir.path() / "data.mdb";
+    const auto size = std::filesystem::file_size(data);
+    std::mt19937 rng(seed);
+    {
+      std::fstream f(data, std::ios::binary | std::ios::in | std::ios::out);
+      const std::uint64_t page = 4096;
+      for (std::uint64_t off = 2 * page; off + page <= size; off += page) {
+        std::string noise(page, '\0');
+        for (auto& c : noise) c = static_cast<char>(rng());
+        f.seekp(static_cast<std::streamoff>(off));
+        f.write(noise.data(), static_cast<std::streamsize>(noise.size()));
+      }
+    }
+    const int status = in_child([&] {
+      lmdb_options o;
+      o.path = dir.str();
+      auto r = open_lmdb_store(o);
+      if (!r) return r.error().code == errc::STORE_CORRUPT ? 0 : 10;
+      try {
+        r.value()->read([](read_transaction& tx) {
+          tx.scan(table::nodes, "", [](std::string_view, std::string_view) { return true; });
+        });
+      } catch (const failure& f) {
+        return f.err().code == errc::STORE_CORRUPT ? 0 : 11;
+      }
+      return 12;  // garbage read as if it were fine
+    });
+    INFO("seed " << seed);
+    CHECK(status == 0);
+  }
+}
