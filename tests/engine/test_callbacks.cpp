@@ -1,0 +1,259 @@
+// suspend_step / complete_step / expire_callbacks (D8) and the step-result
+// contract (seed 002), on every backend.
+#include "engine/async_support.hpp"
+
+#include <set>
+#include <thread>
+
+using namespace trtest;
+
+TEST_CASE("suspend_step hands the step elsewhere; complete_step success advances like continue", "[async][callbacks]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = async_engine(backend);
+  if (!e) return;
+  auto r = start(*e, "lin3", json::object{{"ticket", "T-1"}});
+  const auto run = run_id_of(r);
+  auto s = suspend(*e, r, std::nullopt);
+  INFO(json::serialize(s));
+  REQUIRE(error_code(s) == "");
+  const std::string cb(s.at("callbackToken").as_string());
+  CHECK(cb.rfind("cb1_", 0) == 0);
+  CHECK(cb.size() == 52);
+  CHECK(s.at("stepId") == "s1");
+  CHECK(s.at("runId") == run);
+  CHECK_FALSE(s.as_object().contains("expiresAt"));
+
+  // Waiting, visible in get_run; the agent cannot advance the step meanwhile.
+  auto g = get_run(*e, run);
+  CHECK(g.at("status").at("phase") == "Waiting");
+  CHECK(g.at("status").at("pendingStepId") == "s1");
+  REQUIRE(g.at("status").at("waitingOn").as_array().size() == 1);
+  CHECK(g.at("status").at("waitingOn").at(0).at("origin") == "suspend");
+  CHECK(error_code(advance(*e, r)) == "STEP_SUSPENDED");
+  // Rehydrating stays possible (read-only).
+  CHECK(error_code(call(*e, "continue_workflow", json::object{{"stateToken", r.at("stateToken")}})) == "");
+
+  // Idempotent for the same pair.
+  CHECK(e->call("suspend_step", json::serialize(json::object{{"stateToken", r.at("stateToken")},
+                                                               {"ackToken", r.at("ackToken")}})) ==
+        json::serialize(s));
+
+  const std::string first = complete_text(*e, s.at("callbackToken"), result("success", "worker notes"));
+  auto c = json::parse(first);
+  INFO(first);
+  CHECK(c.at("kind") == "ok");
+  CHECK(c.at("pending").at("stepId") == "s2");
+  CHECK(c.at("isComplete") == false);
+  CHECK(c.at("session").at("runId") == run);
+  for (auto k : {"stateToken", "ackToken", "checkpointToken", "nextIntent", "workflowHash"}) CHECK(c.as_object().contains(k));
+  CHECK(phase(*e, run) == "Running");
+
+  // Exactly once: the same body replays byte for byte; another body loses.
+  CHECK(complete_text(*e, s.at("callbackToken"), result("success", "worker notes")) == first);
+  auto lost = complete(*e, s.at("callbackToken"), result("success", "other notes"));
+  CHECK(error_code(lost) == "CALLBACK_ALREADY_RESOLVED");
+  CHECK(lost.at("error").at("details").at("recordedResponse") == c);
+  CHECK(error_code(complete(*e, s.at("callbackToken"), result("error"))) == "CALLBACK_ALREADY_RESOLVED");
+  // The suspended pair was used by the completion: continue_workflow with the
+  // same output replays it, a different one is ACK_ALREADY_USED.
+  json::object same{{"stateToken", r.at("stateToken")}, {"ackToken", r.at("ackToken")},
+                    {"output", json::object{{"notesMarkdown", "worker notes"}}}};
+  CHECK(e->call("continue_workflow", json::serialize(same)) == first);
+  CHECK(error_code(advance(*e, r, "mine")) == "ACK_ALREADY_USED");
+  // Suspending the resolved pair again is refused (rehydrate for a new attempt).
+  CHECK(error_code(suspend(*e, r)) == "CALLBACK_ALREADY_RESOLVED");
+
+  g = get_run(*e, run);
+  const auto& last = g.at("status").at("lastResult");
+  CHECK(last.at("status") == "success");
+  CHECK(last.at("stepId") == "s1");
+  CHECK(last.at("resolvedBy") == "complete_step");
+  CHECK_FALSE(g.at("spec").as_object().contains("callbackToken"));
+  CHECK_FALSE(g.at("status").as_object().contains("callbackToken"));
+
+  // The run goes on normally.
+  c = advance(*e, c);
+  c = advance(*e, c, "end");
+  CHECK(c.at("isComplete") == true);
+  CHECK(verify(*e).ok);
+}
+
+TEST_CASE("non-success results keep the step pending, record the attempt and report a blocker", "[async][callbacks]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = async_engine(backend);
+  if (!e) return;
+  json::object req{{"workflowId", "lin3"},
+                   {"correlation", json::object{{"traceId", "tr-9"}, {"flowId", "fl-2"}, {"tenantId", "ten-1"}}}};
+  auto r = call(*e, "start_workflow", req);
+  const auto run = run_id_of(r);
+  auto s = suspend(*e, r);
+
+  auto bad = result("error");
+  bad["errorCode"] = "9001";
+  CHECK(error_pointer(complete(*e, s.at("callbackToken"), bad)) == "/result/errorCode");
+  bad["errorCode"] = "not-a-code";
+  CHECK(error_pointer(complete(*e, s.at("callbackToken"), bad)) == "/result/errorCode");
+  auto ok_with_code = result("success", "x");
+  ok_with_code["errorCode"] = "5001";
+  CHECK(error_pointer(complete(*e, s.at("callbackToken"), ok_with_code)) == "/result/errorCode");
+  auto wrong_step = result("success", "x");
+  wrong_step["metadata"] = json::object{{"stepId", "s2"}};
+  CHECK(error_pointer(complete(*e, s.at("callbackToken"), wrong_step)) == "/result/metadata/stepId");
+  CHECK(error_pointer(complete(*e, s.at("callbackToken"), json::object{{"status", "maybe"}})) == "/result/status");
+  CHECK(phase(*e, run) == "Waiting");   // nothing above resolved anything
+
+  auto failed = result("error");
+  failed["errorCode"] = "4005";
+  failed["metadata"] = json::object{{"traceId", "tr-worker"}, {"stepId", "s1"}};
+  auto c = complete(*e, s.at("callbackToken"), failed);
+  INFO(json::serialize(c));
+  CHECK(c.at("kind") == "blocked");
+  CHECK(c.at("pending").at("stepId") == "s1");
+  REQUIRE(c.at("blockers").as_array().size() == 1);
+  CHECK(c.at("blockers").at(0).at("code") == "4005");
+  CHECK(c.at("blockers").at(0).at("pointer") == "/result/status");
+
+  auto g = get_run(*e, run);
+  CHECK(g.at("status").at("phase") == "Running");
+  CHECK(g.at("status").at("pendingStepId") == "s1");
+  CHECK(g.at("status").at("nodeCount") == 1);
+  const auto& last = g.at("status").at("lastResult");
+  CHECK(last.at("status") == "error");
+  CHECK(last.at("errorCode") == "4005");
+  // Correlation: the result's own ids win, the rest come from spec.correlation.
+  CHECK(last.at("metadata").at("traceId") == "tr-worker");
+  CHECK(last.at("metadata").at("flowId") == "fl-2");
+  CHECK(last.at("metadata").at("tenantId") == "ten-1");
+  CHECK(last.at("metadata").at("stepId") == "s1");
+  CHECK(g.at("spec").at("correlation").at("traceId") == "tr-9");
+  auto evs = events_of_kind(*e, "step_completed");
+  REQUIRE(evs.size() == 1);
+  CHECK(evs[0].at("data").at("errorCode") == "4005");
+  CHECK(evs[0].at("data").at("metadata").at("flowId") == "fl-2");
+  auto sus = events_of_kind(*e, "step_suspended");
+  REQUIRE(sus.size() == 1);
+  CHECK(sus[0].at("data").at("correlation").at("traceId") == "tr-9");
+
+  // Retry with the returned (fresh) ackToken: suspend again, complete with a name code.
+  auto s2 = suspend(*e, c);
+  REQUIRE(error_code(s2) == "");
+  CHECK(s2.at("callbackToken") != s.at("callbackToken"));
+  auto to = result("timeout");
+  to["errorCode"] = "STORE_BUSY";
+  auto c2 = complete(*e, s2.at("callbackToken"), to);
+  CHECK(c2.at("blockers").at(0).at("code") == "STORE_BUSY");
+  auto s3 = suspend(*e, c2);
+  REQUIRE(error_code(s3) == "");
+  auto c3 = complete(*e, s3.at("callbackToken"), result("success", "finally"));
+  CHECK(c3.at("kind") == "ok");
+  CHECK(c3.at("pending").at("stepId") == "s2");
+  auto g2 = get_run(*e, run);
+  CHECK(g2.at("status").at("phase") == "Running");
+  CHECK(verify(*e).ok);
+}
+
+TEST_CASE("expire_callbacks times out overdue callbacks with an injected clock", "[async][callbacks][timeout]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = async_engine(backend);
+  if (!e) return;
+  auto r1 = start(*e, "lin3");
+  auto r2 = start(*e, "lin3");
+  auto s1 = suspend(*e, r1, 1000);
+  auto s2 = suspend(*e, r2, 5000);
+  INFO(json::serialize(s1));
+  REQUIRE(s1.as_object().contains("expiresAt"));
+  // The test clock starts at 1'700'000'000'000 and ticks 1 ms per reading.
+  const std::int64_t t0 = 1'700'000'000'000;
+  auto x = call(*e, "expire_callbacks", json::object{{"now", t0 + 100}});
+  CHECK(x.at("expired").as_array().empty());
+  CHECK(phase(*e, run_id_of(r1)) == "Waiting");
+
+  x = call(*e, "expire_callbacks", json::object{{"now", t0 + 2000}});
+  INFO(json::serialize(x));
+  REQUIRE(x.at("expired").as_array().size() == 1);
+  CHECK(x.at("expired").at(0).at("callbackToken") == s1.at("callbackToken"));
+  CHECK(x.at("expired").at(0).at("stepId") == "s1");
+  CHECK(phase(*e, run_id_of(r1)) == "Running");
+  CHECK(phase(*e, run_id_of(r2)) == "Waiting");
+  auto g = get_run(*e, run_id_of(r1));
+  CHECK(g.at("status").at("lastResult").at("status") == "timeout");
+  CHECK(g.at("status").at("lastResult").at("resolvedBy") == "expire_callbacks");
+  // A completion that arrives after the timeout loses cleanly.
+  auto late = complete(*e, s1.at("callbackToken"), result("success", "too late"));
+  CHECK(error_code(late) == "CALLBACK_ALREADY_RESOLVED");
+  CHECK(late.at("error").at("details").at("resolution") == "expired");
+  // Expiring again finds nothing more until the second deadline.
+  CHECK(call(*e, "expire_callbacks", json::object{{"now", t0 + 2000}}).at("expired").as_array().empty());
+  // A callback completed before its deadline never expires.
+  CHECK(complete(*e, s2.at("callbackToken"), result("success", "in time")).at("kind") == "ok");
+  CHECK(call(*e, "expire_callbacks", json::object{{"now", t0 + 100000}}).at("expired").as_array().empty());
+  CHECK(error_pointer(call(*e, "expire_callbacks", json::object{{"now", -1}})) == "/now");
+  CHECK(verify(*e).ok);
+}
+
+TEST_CASE("complete_step raced from 8 threads completes exactly once", "[async][callbacks][race]") {
+  const auto backend = GENERATE(from_range(backends()));
+  const bool same_body = GENERATE(true, false);
+  auto e = async_engine(backend);
+  if (!e) return;
+  auto r = start(*e, "lin3");
+  auto s = suspend(*e, r);
+  std::vector<std::string> responses(8);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i)
+    threads.emplace_back([&, i] {
+      responses[i] = complete_text(*e, s.at("callbackToken"),
+                                   result("success", same_body ? "same" : "notes " + std::to_string(i)));
+    });
+  for (auto& t : threads) t.join();
+  std::set<std::string> oks;
+  int lost = 0;
+  std::string winner;
+  for (auto& text : responses) {
+    auto v = json::parse(text);
+    if (error_code(v).empty()) {
+      oks.insert(text);
+      winner = text;
+    } else {
+      CHECK(error_code(v) == "CALLBACK_ALREADY_RESOLVED");
+      ++lost;
+    }
+  }
+  REQUIRE(oks.size() == 1);   // identical responses (same body) or one winner
+  if (same_body) CHECK(lost == 0);
+  else CHECK(lost == 7);
+  for (auto& text : responses) {
+    auto v = json::parse(text);
+    if (!error_code(v).empty()) CHECK(v.at("error").at("details").at("recordedResponse") == json::parse(winner));
+  }
+  auto g = get_run(*e, run_id_of(r));
+  CHECK(g.at("status").at("nodeCount") == 2);   // one advance
+  CHECK(events_of_kind(*e, "step_completed").size() == 1);
+  CHECK(verify(*e).ok);
+}
+
+TEST_CASE("suspend_step refuses what it cannot suspend", "[async][callbacks]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = async_engine(backend);
+  if (!e) return;
+  auto r = start(*e, "lin3");
+  auto next = advance(*e, r);
+  CHECK(error_code(suspend(*e, r)) == "ACK_ALREADY_USED");
+  auto other = start(*e, "lin3");
+  json::object mixed{{"stateToken", next.at("stateToken")}, {"ackToken", other.at("ackToken")}};
+  CHECK(error_code(call(*e, "suspend_step", mixed)) == "TOKEN_SCOPE_MISMATCH");
+  json::object wrong{{"stateToken", next.at("stateToken")}, {"ackToken", next.at("stateToken")}};
+  CHECK(error_code(call(*e, "suspend_step", wrong)) == "TOKEN_WRONG_KIND");
+  CHECK(error_pointer(call(*e, "suspend_step", json::object{{"stateToken", next.at("stateToken")},
+                                                            {"ackToken", next.at("ackToken")},
+                                                            {"timeoutMs", 0}})) == "/timeoutMs");
+  REQUIRE(error_code(suspend(*e, next)) == "");
+  // A second attempt (rehydrated) while the run waits.
+  auto re = call(*e, "continue_workflow", json::object{{"stateToken", next.at("stateToken")}});
+  CHECK(error_code(suspend(*e, re)) == "STEP_SUSPENDED");
+  CHECK(error_code(complete(*e, next.at("stateToken"), result("success"))) == "TOKEN_WRONG_KIND");
+  // A callback token for a step that was never suspended.
+  auto cb_other = e->internals().codec()->mint(tokenrail::token::kind::callback, {1, 0, 0});
+  CHECK(error_code(complete(*e, json::value(cb_other), result("success"))) == "STEP_NOT_SUSPENDED");
+  CHECK(verify(*e).ok);
+}

@@ -1,0 +1,170 @@
+// export_session / import_session (issue 8): round trip into a new store,
+// idempotent import, continuing imported runs with the importing store's
+// tokens, growing a session by a later import, conflicts.
+#include "engine/sessions_support.hpp"
+
+using namespace trtest;
+
+namespace {
+
+json::value get_run(tokenrail::engine& e, const json::value& run_id) {
+  return call(e, "get_run", json::object{{"runId", run_id}});
+}
+
+}  // namespace
+
+TEST_CASE("export -> import into a new store: every run's status and DAG are equal", "[sessions][export]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto a = make_engine(backend, session_defs());
+  if (!a) return;
+  build_session(*a, "ses-round");
+  auto bundle = export_bundle(*a, "ses-round");
+  CHECK(bundle.at("format") == "tokenrail.session/1");
+  const auto& events = bundle.at("events").as_array();
+  CHECK(bundle.at("manifest").at("eventCount") == events.size());
+  CHECK(bundle.at("manifest").at("headHash") == events.back().at("hash"));
+  CHECK(events.front().at("prev") == std::string(64, '0'));
+  for (std::size_t i = 1; i < events.size(); ++i) CHECK(events[i].at("prev") == events[i - 1].at("hash"));
+  CHECK(bundle.at("workflows").as_object().size() == 2);
+  // Exporting is deterministic.
+  CHECK(json::serialize(export_bundle(*a, "ses-round")) == json::serialize(bundle));
+
+  // The importing store knows neither workflow: the pinned definitions travel.
+  const auto backend_b = GENERATE(from_range(backends()));
+  auto b = make_engine(backend_b, {});
+  if (!b) return;
+  auto imp = import_bundle(*b, bundle);
+  INFO(json::serialize(imp));
+  REQUIRE(error_code(imp).empty());
+  CHECK(imp.at("sessionId") == "ses-round");
+  const auto& run_ids = imp.at("runIds").as_array();
+  REQUIRE(run_ids == bundle.at("manifest").at("runIds").as_array());
+  REQUIRE(run_ids.size() == 2);
+  for (const auto& rid : run_ids) {
+    auto ra = get_run(*a, rid), rb = get_run(*b, rid);
+    INFO(json::serialize(ra) << "\n" << json::serialize(rb));
+    CHECK(ra == rb);
+  }
+  // The DAG (every node, edge, checkpoint) is the event log: the store that
+  // imported exports exactly the same bundle.
+  CHECK(json::serialize(export_bundle(*b, "ses-round")) == json::serialize(bundle));
+  CHECK(verify_report_of(*b).ok);
+
+  // Importing again changes nothing.
+  const auto before = b->internals().store->stats();
+  auto again = import_bundle(*b, bundle);
+  CHECK(again == imp);
+  CHECK(b->internals().store->stats().entries == before.entries);
+  CHECK(verify_report_of(*b).ok);
+}
+
+TEST_CASE("imported runs continue with tokens of the importing store", "[sessions][export]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto a = make_engine(backend, session_defs());
+  auto b = make_engine(backend, {});
+  if (!a || !b) return;
+  auto r0 = build_session(*a, "ses-cont");
+  auto imp = import_bundle(*b, export_bundle(*a, "ses-cont"));
+  REQUIRE(error_code(imp).empty());
+  const auto run_id = r0.at("session").at("runId");
+
+  // The exporting store's tokens mean nothing here (another key).
+  auto old = call(*b, "continue_workflow", json::object{{"stateToken", r0.at("stateToken")}});
+  CHECK(!error_code(old).empty());
+
+  // resume_session hands out this store's stateToken for the preferred tip.
+  auto res = call(*b, "resume_session", json::object{{"runId", run_id}});
+  INFO(json::serialize(res));
+  REQUIRE(res.at("candidates").as_array().size() == 1);
+  const auto& c = res.at("candidates").at(0);
+  CHECK(c.at("pendingStepId") == "s2");
+  CHECK(c.at("isComplete") == false);
+  auto h = call(*b, "continue_workflow", json::object{{"stateToken", c.at("stateToken")}});
+  INFO(json::serialize(h));
+  REQUIRE(error_code(h).empty());
+  CHECK(h.at("pending").at("stepId") == "s2");
+  CHECK(h.at("pending").at("prompt") == "Do step 2 for T-42.");
+  auto n = advance(*b, h, "continued after import");
+  REQUIRE(error_code(n).empty());
+  CHECK(n.at("pending").at("stepId") == "s3");
+  auto done = advance(*b, n);
+  CHECK(done.at("isComplete") == true);
+  auto run = get_run(*b, run_id);
+  CHECK(run.at("status").at("phase") == "Completed");
+  CHECK(run.at("status").at("nodeCount") == 7);
+  // Replaying an advance made here stays byte-identical.
+  json::object req{{"stateToken", h.at("stateToken")}, {"ackToken", h.at("ackToken")},
+                   {"output", json::object{{"notesMarkdown", "continued after import"}}}};
+  CHECK(b->call("continue_workflow", json::serialize(req)) == b->call("continue_workflow", json::serialize(req)));
+  CHECK(verify_report_of(*b).ok);
+
+  // The second run of the session continues too.
+  auto second = call(*b, "resume_session", json::object{{"runId", imp.at("runIds").at(1)}});
+  REQUIRE(second.at("candidates").as_array().size() == 1);
+  auto h2 = call(*b, "continue_workflow", json::object{{"stateToken", second.at("candidates").at(0).at("stateToken")}});
+  CHECK(h2.at("pending").at("stepId") == "s1");
+}
+
+TEST_CASE("with one shared secret, a recorded advance replays byte-identically in the importing store",
+          "[sessions][export]") {
+  const std::string secret(64, 'a');
+  auto a = make_engine_with_secret("memory", session_defs(), secret);
+  auto b = make_engine_with_secret("memory", {}, secret);
+  auto r0 = start_in(*a, "lin3", "ses-secret");
+  json::object req{{"stateToken", r0.at("stateToken")}, {"ackToken", r0.at("ackToken")},
+                   {"output", json::object{{"notesMarkdown", "n"}}}};
+  const std::string first = a->call("continue_workflow", json::serialize(req));
+  REQUIRE(error_code(json::parse(first)).empty());
+  REQUIRE(error_code(import_bundle(*b, export_bundle(*a, "ses-secret"))).empty());
+  CHECK(b->call("continue_workflow", json::serialize(req)) == first);
+  // Same pair, other body: refused with the recorded response, as at home.
+  req["output"] = json::object{{"notesMarkdown", "other"}};
+  CHECK(error_code(call(*b, "continue_workflow", req)) == "ACK_ALREADY_USED");
+}
+
+TEST_CASE("a later export of a grown session extends an earlier import; a diverged one is refused",
+          "[sessions][export]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto a = make_engine(backend, session_defs());
+  auto b = make_engine(backend, {});
+  if (!a || !b) return;
+  auto r0 = start_in(*a, "lin3", "ses-grow");
+  REQUIRE(error_code(import_bundle(*b, export_bundle(*a, "ses-grow"))).empty());
+  auto r1 = advance(*a, r0, "more work at home");
+  REQUIRE(error_code(r1).empty());
+  auto bundle = export_bundle(*a, "ses-grow");
+  auto imp = import_bundle(*b, bundle);
+  INFO(json::serialize(imp));
+  REQUIRE(error_code(imp).empty());
+  CHECK(imp.at("eventCount") == bundle.at("events").as_array().size());
+  CHECK(json::serialize(export_bundle(*b, "ses-grow")) == json::serialize(bundle));
+  CHECK(verify_report_of(*b).ok);
+
+  // Both stores go on separately: the histories diverge.
+  auto c = make_engine(backend, {});
+  if (!c) return;
+  REQUIRE(error_code(import_bundle(*c, bundle)).empty());
+  auto res = call(*c, "resume_session", json::object{{"sessionId", "ses-grow"}});
+  auto h = call(*c, "continue_workflow", json::object{{"stateToken", res.at("candidates").at(0).at("stateToken")}});
+  REQUIRE(error_code(advance(*c, h, "work in the other store")).empty());
+  REQUIRE(error_code(advance(*a, r1, "work at home")).empty());
+  auto diverged = import_bundle(*c, export_bundle(*a, "ses-grow"));
+  INFO(json::serialize(diverged));
+  CHECK(error_code(diverged) == "INVALID_BUNDLE");
+  CHECK(details_position(diverged) == static_cast<std::int64_t>(bundle.at("events").as_array().size()));
+  // An older bundle than what the store holds is refused too, and nothing changed.
+  CHECK(error_code(import_bundle(*c, bundle)) == "INVALID_BUNDLE");
+  CHECK(verify_report_of(*c).ok);
+}
+
+TEST_CASE("export_session and import_session refuse bad requests", "[sessions][export]") {
+  auto e = make_engine("memory", session_defs());
+  CHECK(error_code(call(*e, "export_session", json::object{{"sessionId", "nope"}})) == "SESSION_NOT_FOUND");
+  CHECK(error_code(call(*e, "export_session", json::object{})) == "INVALID_REQUEST");
+  CHECK(error_code(call(*e, "export_session", json::object{{"sessionId", "a b"}})) == "INVALID_REQUEST");
+  CHECK(error_code(call(*e, "import_session", json::object{{"bundle", 3}})) == "INVALID_REQUEST");
+  CHECK(error_code(call(*e, "import_session", json::object{{"bundle", json::object{}}})) == "INVALID_BUNDLE");
+  auto r = call(*e, "import_session", json::object{{"bundle", json::object{{"format", "other/1"}}}});
+  CHECK(error_code(r) == "INVALID_BUNDLE");
+  CHECK(error_pointer(r) == "/bundle/format");
+}

@@ -1,0 +1,89 @@
+// verify (D7, issue 8): hash chain plus replay, reported per session; a
+// damaged event or record is found and named, other sessions stay ok.
+#include "engine/sessions_support.hpp"
+
+using namespace trtest;
+namespace ed = tokenrail::engine_detail;
+
+namespace {
+
+const json::object* session_entry(const json::value& r, const std::string& sid) {
+  for (const auto& s : r.at("sessions").as_array())
+    if (s.at("sessionId") == sid) return &s.as_object();
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("verify passes on a healthy store and reports every session", "[sessions][verify]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = make_engine(backend, session_defs());
+  if (!e) return;
+  auto empty = call(*e, "verify", json::object{});
+  INFO(json::serialize(empty));
+  CHECK(empty.at("ok") == true);
+  CHECK(empty.at("sessions").as_array().empty());
+  build_session(*e, "ses-1");
+  build_session(*e, "ses-2");
+  auto r = call(*e, "verify", json::object{});
+  INFO(json::serialize(r));
+  CHECK(r.at("ok") == true);
+  REQUIRE(r.at("sessions").as_array().size() == 2);
+  auto* s1 = session_entry(r, "ses-1");
+  REQUIRE(s1);
+  CHECK(s1->at("ok") == true);
+  CHECK(s1->at("events") == export_bundle(*e, "ses-1").at("events").as_array().size());
+  CHECK(r.at("counts").at("runs") == 4);
+  auto one = call(*e, "verify", json::object{{"sessionId", "ses-2"}});
+  CHECK(one.at("ok") == true);
+  REQUIRE(one.at("sessions").as_array().size() == 1);
+  CHECK(error_code(call(*e, "verify", json::object{{"sessionId", "nope"}})) == "SESSION_NOT_FOUND");
+  CHECK(error_code(call(*e, "verify", json::object{{"x", 1}})) == "INVALID_REQUEST");
+}
+
+TEST_CASE("verify finds a changed event and a changed record, per session", "[sessions][verify]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = make_engine(backend, session_defs());
+  if (!e) return;
+  auto r0 = build_session(*e, "ses-bad");
+  build_session(*e, "ses-good");
+  auto& store = *e->internals().store;
+
+  SECTION("an event's text changed in place") {
+    store.write([&](tokenrail::storage::write_transaction& tx) {
+      const std::string key = ed::event_key("ses-bad", 3);
+      std::string v(*tx.get(tokenrail::storage::table::events, key));
+      auto pos = v.find("\"at\":");
+      REQUIRE(pos != std::string::npos);
+      v[pos + 6] = v[pos + 6] == '9' ? '8' : '9';
+      tx.put(tokenrail::storage::table::events, key, v);
+    });
+    auto r = call(*e, "verify", json::object{});
+    INFO(json::serialize(r));
+    CHECK(r.at("ok") == false);
+    auto* bad = session_entry(r, "ses-bad");
+    REQUIRE(bad);
+    CHECK(bad->at("ok") == false);
+    CHECK(std::string(bad->at("problem").as_string()).find("event 3") != std::string::npos);
+    CHECK(session_entry(r, "ses-good")->at("ok") == true);
+    CHECK(call(*e, "verify", json::object{{"sessionId", "ses-good"}}).at("ok") == true);
+    CHECK(call(*e, "verify", json::object{{"sessionId", "ses-bad"}}).at("ok") == false);
+  }
+  SECTION("a node record that differs from the replay") {
+    auto run = ed::parse_run_id(std::string(r0.at("session").at("runId").as_string()));
+    REQUIRE(run);
+    store.write([&](tokenrail::storage::write_transaction& tx) {
+      auto v = tx.get(tokenrail::storage::table::nodes, ed::node_key(*run, 1));
+      REQUIRE(v);
+      auto n = ed::decode_node(*v, 1);
+      n.step_id = "s3";
+      tx.put(tokenrail::storage::table::nodes, ed::node_key(*run, 1), ed::encode_node(n, 1));
+    });
+    auto r = call(*e, "verify", json::object{});
+    INFO(json::serialize(r));
+    CHECK(r.at("ok") == false);
+    CHECK(session_entry(r, "ses-bad")->at("ok") == false);
+    CHECK(std::string(session_entry(r, "ses-bad")->at("problem").as_string()).find("/1") != std::string::npos);
+    CHECK(session_entry(r, "ses-good")->at("ok") == true);
+  }
+}
