@@ -394,6 +394,17 @@ json::array delegations_of(storage::read_transaction& tx, std::uint64_t run, std
   return out;
 }
 
+/// Adds each child's root stateToken, so the host (or agent) can drive the
+/// children (continue_workflow with it alone gives the pending step).
+json::array with_child_tokens(engine::impl& e, json::array rows) {
+  auto codec = e.codec();
+  for (auto& r : rows) {
+    auto& o = r.as_object();
+    if (auto id = parse_run_id(str_of(o, "runId"))) o["stateToken"] = codec->mint(token::kind::state, {*id, 0, 0});
+  }
+  return rows;
+}
+
 }  // namespace
 
 // ---- the step-result contract ----------------------------------------------
@@ -653,7 +664,7 @@ std::optional<async_extra> after_node_created(engine::impl& e, storage::write_tr
                                   codec->mint(token::kind::callback, p.cb), p.child, now, pos);
     after_node_created(e, tx, *child, 0, pos.complete, {}, p.args, now);
   }
-  extra.delegations = delegations_of(tx, run.run_id, seq);
+  extra.delegations = with_child_tokens(e, delegations_of(tx, run.run_id, seq));
   return extra;
 }
 
@@ -670,7 +681,8 @@ std::string decorate_response(std::string_view response, const async_extra& extr
 // ---- resolution -------------------------------------------------------------------
 
 std::string resolve_callback(engine::impl& e, storage::write_transaction& tx, const token::payload& cb,
-                             const step_result& r, std::string_view digest_hex, std::int64_t now) {
+                             const step_result& in, std::string_view digest_hex, std::int64_t now) {
+  step_result r = in;   // the effective result (a child's output may be rejected below)
   auto rec_opt = load_record(tx, cb);
   if (!rec_opt) fail(errc::STEP_NOT_SUSPENDED, "the callback does not match a suspended step");
   json::object rec = std::move(*rec_opt);
@@ -688,6 +700,18 @@ std::string resolve_callback(engine::impl& e, storage::write_transaction& tx, co
     if (!metadata.contains(k) || metadata.at(k).is_null()) metadata[k] = corr.contains(k) ? corr.at(k) : json::value(nullptr);
   if (!metadata.contains("stepId") || metadata.at("stepId").is_null()) metadata["stepId"] = step_id;
 
+  std::vector<workflow::blocker> blockers;
+  if (r.status == "success" && origin == "suspend") {
+    // complete_step validated the output already; a child's final output
+    // may still fail the parent step's validation: then the attempt failed.
+    auto node = load_node(tx, cb.run_id, cb.node_seq);
+    blockers = workflow::check_output(*run.wf->prog, parse_cursor(node.rec.cursor), node.context, r.output);
+    if (!blockers.empty()) {
+      r.status = "error";
+      r.error_code = "OUTPUT_REJECTED";
+    }
+  }
+
   json::object ev;
   ev["attempt"] = cb.attempt;
   ev["origin"] = origin;
@@ -699,7 +723,11 @@ std::string resolve_callback(engine::impl& e, storage::write_transaction& tx, co
   if (r.child_run) ev["childRunId"] = format_run_id(*r.child_run);
 
   // The record first: whatever the outcome, this callback is resolved.
-  rec["state"] = r.resolved_by == "expire_callbacks" ? "expired" : r.resolved_by == "cancel_run" ? "cancelled" : "completed";
+  // "cancelled" when a cancellation resolved it (cancel_run, or a cancelled
+  // child): a late completion then loses with RUN_CANCELLED.
+  const bool by_cancellation =
+      r.resolved_by == "cancel_run" || (r.resolved_by == "child_run" && r.status == "cancelled");
+  rec["state"] = r.resolved_by == "expire_callbacks" ? "expired" : by_cancellation ? "cancelled" : "completed";
   rec["resultStatus"] = r.status;
   if (!digest_hex.empty()) rec["digest"] = digest_hex;
   if (origin == "delegation") rec["output"] = r.output;
@@ -711,7 +739,6 @@ std::string resolve_callback(engine::impl& e, storage::write_transaction& tx, co
 
   std::string response;
   std::optional<advanced> adv;
-  std::vector<workflow::blocker> blockers;
   auto advance_with = [&](std::uint32_t attempt, const json::value& output, const json::object* delta) {
     run_status status = read_status(tx, cb.run_id);
     event_appender log(tx, run.session_id, now);
@@ -725,13 +752,8 @@ std::string resolve_callback(engine::impl& e, storage::write_transaction& tx, co
   const bool success = r.status == "success";
   if (success && origin == "suspend") {
     auto a = advance_with(cb.attempt, r.output, nullptr);
-    if (a.blocked) {
-      // Only a child's output can get here (complete_step validates first):
-      // the step stays pending and says why.
-      blockers = std::move(a.blockers);
-    } else {
-      adv = std::move(a);
-    }
+    if (a.blocked) blockers = std::move(a.blockers);   // checked above; kept for safety
+    else adv = std::move(a);
   } else if (success && origin == "delegation") {
     // Resume when every delegation of the step succeeded.
     std::vector<std::pair<std::int64_t, json::value>> outputs;
@@ -762,7 +784,7 @@ std::string resolve_callback(engine::impl& e, storage::write_transaction& tx, co
       auto node = load_node(tx, cb.run_id, cb.node_seq);
       response = pending_response(e, run, cb.node_seq, node, "waiting", nullptr);
       async_extra x;
-      x.delegations = delegations_of(tx, cb.run_id, cb.node_seq);
+      x.delegations = with_child_tokens(e, delegations_of(tx, cb.run_id, cb.node_seq));
       response = decorate_response(response, x);
     } else {
       workflow::blocker b;
@@ -772,7 +794,7 @@ std::string resolve_callback(engine::impl& e, storage::write_transaction& tx, co
       b.suggested_fix = "inspect status.delegations in get_run, then continue or suspend the step again";
       blockers.push_back(std::move(b));
     }
-  } else {
+  } else if (blockers.empty()) {
     workflow::blocker b;
     b.code = blocker_code(r);
     b.pointer = "/result/status";
