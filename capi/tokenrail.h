@@ -232,8 +232,10 @@ typedef struct tokenrail_engine tokenrail_engine;
  *   TOKENRAIL_ERR_NO_MEMORY         memory ran out.
  *   TOKENRAIL_ERR_INTERNAL          an internal invariant failed.
  *
- * Thread-safe: any number of engines may be opened from any thread (two
- * engines on one LMDB store path are allowed; the store arbitrates).
+ * Thread-safe: engines may be opened from any thread. Open one engine per
+ * store path within a process and share it between threads (LMDB, the
+ * embedded backend, does not support one environment opened twice in one
+ * process; several processes on one store are fine).
  */
 TOKENRAIL_API tokenrail_status tokenrail_engine_open(tokenrail_engine** out_engine,
                                                      const char* config_json, size_t config_len);
