@@ -84,8 +84,8 @@ const json::value* scope::lookup(std::string_view path) const {
   const std::string_view head = path.substr(0, dot);
   const json::value* cur = nullptr;
   for (auto it = vars.rbegin(); it != vars.rend(); ++it)
-    if (it->first == head) {
-      cur = &it->second;
+    if (it->name == head) {
+      cur = &it->value();
       break;
     }
   if (!cur && context) {
@@ -237,32 +237,54 @@ std::optional<int> compare(const json::value& a, const json::value& b) {
 
 }  // namespace
 
-bool eval_condition(const json::value& c, const scope& s, std::vector<warning>& warnings,
-                    const std::string& pointer, int depth) {
+namespace {
+
+// A JSON pointer built only when a warning needs it.
+struct lazy_pointer {
+  static constexpr std::size_t no_index = static_cast<std::size_t>(-1);
+  std::string_view base, suffix;
+  const lazy_pointer* parent = nullptr;
+  std::string_view key;
+  std::size_t index = no_index;
+  lazy_pointer(std::string_view b, std::string_view s) : base(b), suffix(s) {}
+  lazy_pointer(const lazy_pointer* p, std::string_view k) : parent(p), key(k) {}
+  lazy_pointer(const lazy_pointer* p, std::size_t i) : parent(p), index(i) {}
+  std::string str() const {
+    if (!parent) return std::string(base) + std::string(suffix);
+    std::string p = parent->str();
+    return index == no_index ? pointer_join(p, key) : pointer_join(p, index);
+  }
+};
+
+bool eval(const json::value& c, const scope& s, std::vector<warning>& warnings, const lazy_pointer& pointer,
+          int depth) {
   if (depth > max_condition_depth || !c.is_object()) {
-    warn(warnings, pointer, "condition could not be evaluated (malformed); counted as false");
+    warn(warnings, pointer.str(), "condition could not be evaluated (malformed); counted as false");
     return false;
   }
   const json::object& o = c.get_object();
   if (auto it = o.find("and"); it != o.end()) {
     if (!it->value().is_array()) return false;
+    const lazy_pointer list{&pointer, "and"};
     std::size_t i = 0;
     for (const auto& item : it->value().get_array())
-      if (!eval_condition(item, s, warnings, pointer_join(pointer + "/and", i++), depth + 1)) return false;
+      if (!eval(item, s, warnings, lazy_pointer{&list, i++}, depth + 1)) return false;
     return true;
   }
   if (auto it = o.find("or"); it != o.end()) {
     if (!it->value().is_array()) return false;
+    const lazy_pointer list{&pointer, "or"};
     std::size_t i = 0;
     for (const auto& item : it->value().get_array())
-      if (eval_condition(item, s, warnings, pointer_join(pointer + "/or", i++), depth + 1)) return true;
+      if (eval(item, s, warnings, lazy_pointer{&list, i++}, depth + 1)) return true;
     return false;
   }
-  if (auto it = o.find("not"); it != o.end()) return !eval_condition(it->value(), s, warnings, pointer + "/not", depth + 1);
+  if (auto it = o.find("not"); it != o.end())
+    return !eval(it->value(), s, warnings, lazy_pointer{&pointer, "not"}, depth + 1);
 
   auto var_it = o.find("var");
   if (var_it == o.end() || !var_it->value().is_string()) {
-    warn(warnings, pointer, "condition could not be evaluated (no var); counted as false");
+    warn(warnings, pointer.str(), "condition could not be evaluated (no var); counted as false");
     return false;
   }
   const std::string_view var = var_it->value().get_string();
@@ -271,9 +293,8 @@ bool eval_condition(const json::value& c, const scope& s, std::vector<warning>& 
     const std::string_view op = member.key();
     if (std::find(operators.begin(), operators.end(), op) == operators.end()) continue;
     const json::value& expected = member.value();
-    const std::string p = pointer_join(pointer, op);
     auto unevaluable = [&](std::string why) {
-      warn(warnings, p, "condition on \"" + std::string(var) + "\" could not be evaluated (" + why + "); counted as false");
+      warn(warnings, pointer_join(pointer.str(), op), "condition on \"" + std::string(var) + "\" could not be evaluated (" + why + "); counted as false");
       return false;
     };
     if (op == "equals") return lenient_equals(actual, expected);
@@ -318,6 +339,13 @@ bool eval_condition(const json::value& c, const scope& s, std::vector<warning>& 
     return hay.ends_with(needle);  // endsWith
   }
   return truthy(actual);
+}
+
+}  // namespace
+
+bool eval_condition(const json::value& c, const scope& s, std::vector<warning>& warnings, std::string_view base,
+                    std::string_view suffix) {
+  return eval(c, s, warnings, lazy_pointer{base, suffix}, 0);
 }
 
 }  // namespace tokenrail::workflow

@@ -28,10 +28,22 @@ namespace tokenrail::workflow {
 /// Nesting limit for conditions and validation rules (and/or/not).
 inline constexpr int max_condition_depth = 32;
 
+/// A loop variable: a small owned value (iteration numbers) or a borrowed
+/// one (a forEach item, which lives in the context). Names point into the
+/// program (or a literal) and must outlive the scope.
+struct scope_var {
+  std::string_view name;
+  const boost::json::value* ref = nullptr;
+  boost::json::value own;
+  scope_var(std::string_view n, boost::json::value v) : name(n), own(std::move(v)) {}
+  scope_var(std::string_view n, const boost::json::value* r) : name(n), ref(r) {}
+  const boost::json::value& value() const { return ref ? *ref : own; }
+};
+
 /// What conditions and templates can see. Loop variables shadow the context.
 struct scope {
   const boost::json::object* context = nullptr;
-  std::vector<std::pair<std::string, boost::json::value>> vars;   // innermost last
+  std::vector<scope_var> vars;   // innermost last
 
   /// Resolves a dotted path ("a.b.0.c": objects by key, arrays by index).
   /// nullptr if any segment is missing.
@@ -46,9 +58,10 @@ bool is_var_path(std::string_view s) noexcept;
 void check_condition(const boost::json::value& c, const std::string& pointer,
                      std::vector<warning>& warnings, int depth = 0);
 
-/// Evaluates a (checked) condition. `pointer` names it in warnings.
+/// Evaluates a (checked) condition. `base` + `suffix` is its JSON pointer,
+/// used only for warnings (built lazily: evaluation allocates nothing for it).
 bool eval_condition(const boost::json::value& c, const scope& s, std::vector<warning>& warnings,
-                    const std::string& pointer, int depth = 0);
+                    std::string_view base, std::string_view suffix = {});
 
 /// Lenient helpers, exposed for tests and validation rules.
 bool lenient_equals(const boost::json::value* a, const boost::json::value& b);

@@ -70,7 +70,7 @@ scope make_scope(const program& p, const cursor& c, const json::object& ctx) {
     if (l.loop.kind == loop_kind::for_each_loop) {
       const json::value* items = s.lookup(l.loop.items);
       if (items && items->is_array() && it < items->get_array().size()) {
-        s.vars.emplace_back(l.loop.item_var, items->get_array()[it]);
+        s.vars.emplace_back(l.loop.item_var, &items->get_array()[it]);
         s.vars.emplace_back(l.loop.index_var, json::value(static_cast<std::int64_t>(it)));
       }
     }
@@ -100,10 +100,10 @@ bool wants_iteration(const program& p, const cursor& c, std::uint32_t n, const j
     const scope s = make_scope(p, c, ctx);
     switch (spec.kind) {
       case loop_kind::while_loop:
-        wants = eval_condition(spec.condition, s, w, l.pointer + "/loop/condition");
+        wants = eval_condition(spec.condition, s, w, l.pointer, "/loop/condition");
         break;
       case loop_kind::until_loop:
-        wants = n == 0 || !eval_condition(spec.condition, s, w, l.pointer + "/loop/condition");
+        wants = n == 0 || !eval_condition(spec.condition, s, w, l.pointer, "/loop/condition");
         break;
       case loop_kind::for_loop: {
         double count = 0;
@@ -175,7 +175,7 @@ position settle(const program& p, cursor c, const json::object& ctx, std::vector
     const step& s = b.steps[c.step];
     if (!s.run_condition.is_null()) {
       const scope sc = make_scope(p, c, ctx);
-      if (!eval_condition(s.run_condition, sc, w, s.pointer + "/runCondition")) {
+      if (!eval_condition(s.run_condition, sc, w, s.pointer, "/runCondition")) {
         ++c.step;
         continue;
       }
@@ -399,7 +399,7 @@ pending_step render(const program& p, const cursor& at, const json::object& cont
     case confirmation::mode::never: break;
     case confirmation::mode::always: out.require_confirmation = true; break;
     case confirmation::mode::when:
-      out.require_confirmation = eval_condition(s.confirm.when, sc, w, s.pointer + "/requireConfirmation");
+      out.require_confirmation = eval_condition(s.confirm.when, sc, w, s.pointer, "/requireConfirmation");
       break;
   }
   json::object extras = s.extras;

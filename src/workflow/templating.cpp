@@ -8,6 +8,7 @@ namespace tokenrail::workflow {
 namespace json = boost::json;
 
 std::string render_template(std::string_view text, const scope& s) {
+  if (text.find("{{") == std::string_view::npos) return std::string(text);   // the common case
   std::string out;
   out.reserve(text.size());
   std::size_t pos = 0;
