@@ -297,6 +297,8 @@ result<std::shared_ptr<env>> open_env(const env_options& o) {
   if (auto r = check_not_truncated(*e); !r) return std::move(r).error();
   int dead = 0;
   mdb_reader_check(e->handle, &dead);  // free slots of readers in crashed processes
+  if (o.check_pages)
+    if (auto r = verify_pages(*e); !r) return std::move(r).error();
   if (auto r = open_databases(*e); !r) return std::move(r).error();
   e->refresh_map_bounds();
   reg.envs[canonical] = e;

@@ -84,7 +84,12 @@ struct env_options {
   bool relaxed = false;
   std::uint64_t initial_map_bytes = 0;
   std::uint64_t max_map_bytes = 0;
+  bool check_pages = true;
 };
+
+/// Walks every page reachable from the current snapshot with pread and
+/// bounds checks (lmdb_verify.cpp). STORE_CORRUPT naming the page.
+result<void> verify_pages(env& e);
 
 /// Opens (or shares) the environment at options.path, creating the
 /// directory and the databases when writable, checking the format version

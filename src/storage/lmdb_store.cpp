@@ -376,6 +376,7 @@ result<std::unique_ptr<store>> open_lmdb_store(const lmdb_options& options) {
   o.relaxed = options.mode == durability::relaxed;
   o.initial_map_bytes = options.initial_map_bytes;
   o.max_map_bytes = options.max_map_bytes;
+  o.check_pages = options.check_pages_on_open;
   auto e = lmdb_impl::open_env(o);
   if (!e) return std::move(e).error();
   std::unique_ptr<store> s = std::make_unique<lmdb_store>(std::move(e).value(), options.read_only,

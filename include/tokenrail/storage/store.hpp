@@ -104,10 +104,30 @@ struct lmdb_options {
   std::uint64_t initial_map_bytes = 64ull << 20;
   std::uint64_t max_map_bytes = 0;         // 0: grow without a limit
   bool read_only = false;
+  /// Before first use in this process, walk every page of the current
+  /// snapshot with bounds checks (pread, one pass over the used part of
+  /// data.mdb), so that damaged pages are STORE_CORRUPT at open instead of
+  /// a SIGBUS later: LMDB itself trusts its pages.
+  bool check_pages_on_open = true;
 };
 
-/// The LMDB backend (the embedded default). Errors as data: STORE_CORRUPT,
-/// STORE_READ_ONLY, STORE_VERSION_UNSUPPORTED, STORE_BUSY, STORAGE_ERROR.
+/// The LMDB backend (the embedded default): one named database per table,
+/// MVCC readers, group commit, a map that grows by itself. Opening the
+/// same directory twice in one process shares one environment.
+/// Durability: durable = LMDB's default syncs (a returned write() is on
+/// disk); relaxed = MDB_NOMETASYNC (data pages synced, the meta page not:
+/// a power failure may lose the last commit, never corrupt the store).
+/// Errors as data (details.path always set):
+///   INVALID_CONFIG   empty path, path is a regular file, read_only and no store
+///   STORE_CORRUPT    not an LMDB file, random bytes, truncated data.mdb, damaged pages
+///   STORE_READ_ONLY  no permission / read-only file system (EACCES, EROFS)
+///   STORE_VERSION_UNSUPPORTED  a newer store format (details.storeFormat) or LMDB lock format
+///   STORE_BUSY       reader table full, lock busy
+///   STORAGE_ERROR    anything else (details.lmdbCode, lmdbMessage)
+/// While open, write() may throw failure STORE_FULL once the map would
+/// exceed max_map_bytes (the write is not applied), STORE_READ_ONLY on a
+/// read-only handle, STORE_CORRUPT / STORAGE_ERROR from LMDB. A write body
+/// must not call back into the same store (the group-commit leader runs it).
 result<std::unique_ptr<store>> open_lmdb_store(const lmdb_options& options);
 
 }  // namespace tokenrail::storage
