@@ -19,7 +19,7 @@ using decision = loop_frame::decision;
 // Upper bound on the transitions one settle may make without reaching a
 // step: loops whose bodies are skipped entirely would otherwise spin through
 // up to maxIterations^depth empty iterations.
-constexpr std::size_t settle_budget = 1'000'000;
+constexpr std::size_t settle_budget = 100'000;
 
 [[noreturn]] void not_fitting(std::string why) {
   fail(errc::INTERNAL, "the cursor does not fit this workflow: " + why);
@@ -141,22 +141,22 @@ bool wants_iteration(const program& p, const cursor& c, std::uint32_t n, const j
 }
 
 position settle(const program& p, cursor c, const json::object& ctx, std::vector<warning> w) {
+  bool exhausted = false;   // once set, loops are left and not entered for the rest of this settle
   for (std::size_t budget = 0;; ++budget) {
-    if (budget == settle_budget) {
-      // Pathological: loops made no progress. Leave the innermost one.
-      if (c.loops.empty()) break;
-      w.push_back({"", "loops ran " + std::to_string(settle_budget) + " transitions without a runnable step; leaving the innermost loop"});
-      c.step = c.loops.back().index + 1;
-      c.loops.pop_back();
-      budget = 0;
+    if (budget == settle_budget && !exhausted) {
+      exhausted = true;
+      w.push_back({"", "loops ran " + std::to_string(settle_budget) +
+                           " transitions without reaching a runnable step; the remaining loops are left"});
     }
     const block& b = block_after(p, c, c.loops.size());
     if (c.step >= b.steps.size()) {
       if (c.loops.empty()) break;
       const step& l = loop_of_frame(p, c, c.loops.size() - 1);
       const std::uint32_t next = c.loops.back().iteration + 1;
-      bool more;
-      if (l.loop.artifact_driven || l.loop.kind == loop_kind::until_loop) {
+      bool more = false;
+      if (exhausted) {
+        // leave the loop
+      } else if (l.loop.artifact_driven || l.loop.kind == loop_kind::until_loop) {
         more = wants_iteration(p, c, next, ctx, w);
         if (more) c.loops.back().iteration = next;
       } else {
@@ -182,7 +182,7 @@ position settle(const program& p, cursor c, const json::object& ctx, std::vector
     }
     if (s.is_loop) {
       c.loops.push_back({c.step, 0, decision::none});
-      if (wants_iteration(p, c, 0, ctx, w)) {
+      if (!exhausted && wants_iteration(p, c, 0, ctx, w)) {
         c.step = 0;
       } else {
         c.step = c.loops.back().index + 1;

@@ -285,3 +285,29 @@ TEST_CASE("random bytes and random JSON never crash the compiler") {
   }
   CHECK(ok > 0);
 }
+
+TEST_CASE("loops that never reach a runnable step are cut off, not spun for hours") {
+  // Three nested loops of 1,000,000 iterations whose only step is always skipped.
+  auto d = parse_json(R"({"id":"spin","name":"n","description":"d","version":"1","steps":[
+    {"id":"a","type":"loop","title":"a","loop":{"type":"while","condition":{"var":"go"},"maxIterations":1000000},"body":[
+      {"id":"b","type":"loop","title":"b","loop":{"type":"for","count":1000000,"maxIterations":1000000},"body":[
+        {"id":"c","type":"loop","title":"c","loop":{"type":"until","condition":{"var":"never"},"maxIterations":1000000},"body":[
+          {"id":"skipped","title":"s","prompt":"p","runCondition":{"var":"never"}}]}]}]},
+    {"id":"after","title":"after","prompt":"p"},
+    {"id":"again","type":"loop","title":"again","loop":{"type":"for","count":5,"maxIterations":5},"body":[
+      {"id":"inside","title":"i","prompt":"p"}]}]})");
+  REQUIRE(d.has_value());
+  auto c = compile(*d);
+  REQUIRE(c.has_value());
+  json::object ctx{{"go", true}};
+  auto pos = start(*(*c)->prog, ctx);
+  REQUIRE_FALSE(pos.complete);
+  CHECK(step_id_at(*(*c)->prog, pos.at) == "after");
+  bool cut = false;
+  for (const auto& w : pos.warnings) cut = cut || w.message.find("remaining loops are left") != std::string::npos;
+  CHECK(cut);
+  // The next advance has a fresh budget: the following loop runs normally.
+  pos = advance(*(*c)->prog, pos.at, ctx, nullptr);
+  CHECK(step_id_at(*(*c)->prog, pos.at) == "inside");
+  CHECK(pos.at.loops.size() == 1);
+}
