@@ -5,7 +5,7 @@
 //   [key_id u16 BE][tag 12][ciphertext 22]  = 36 bytes = 48 characters.
 // Plaintext: run_id u64 BE | node_seq u32 BE | attempt u32 BE | 6 zero bytes.
 // tag        = BLAKE2b-128(key = MAC key of the kind, prefix ‖ key_id ‖ plaintext)[0..12]
-// ciphertext = XChaCha20(key = ENC key of the kind, nonce = tag ‖ 12 zero bytes) ⊕ plaintext
+// ciphertext = ChaCha20-IETF(key = ENC key of the kind, nonce = tag) ⊕ plaintext
 // The prefix is inside the tag, so a token cannot be re-labelled as another
 // kind; the kinds also have separate keys. 36 bytes is a multiple of 3, so
 // every 48-character string has exactly one decoding: a changed character
@@ -54,11 +54,11 @@ std::string_view field_name(kind k) noexcept { return field_names[static_cast<st
 
 // Everything a key needs on the hot path, derived once per keyring entry:
 // per kind the BLAKE2b state already keyed and fed prefix ‖ key_id (each
-// call copies it and adds the plaintext), and the XChaCha20 key.
+// call copies it and adds the plaintext), and the ChaCha20 key.
 struct codec::derived {
   struct per_kind {
     crypto_generichash_state mac;
-    std::uint8_t enc[crypto_stream_xchacha20_KEYBYTES];
+    std::uint8_t enc[crypto_stream_chacha20_ietf_KEYBYTES];
   };
   per_kind kinds[4];
   bool retired = false;
@@ -94,9 +94,11 @@ struct codec::derived {
   // Encryption and decryption are the same XOR with the keystream.
   void xor_stream(kind k, const std::uint8_t (&tag)[tag_len], const std::uint8_t* in,
                   std::uint8_t* out) const noexcept {
-    std::uint8_t nonce[crypto_stream_xchacha20_NONCEBYTES] = {};
-    std::memcpy(nonce, tag, tag_len);
-    crypto_stream_xchacha20_xor(out, in, plain_len, nonce, kinds[static_cast<int>(k)].enc);
+    // The 12-byte tag is exactly a ChaCha20-IETF nonce: distinct plaintexts
+    // get distinct tags, so a nonce repeats only for the same plaintext,
+    // which is the deterministic behaviour tokens want (SIV).
+    static_assert(tag_len == crypto_stream_chacha20_ietf_NONCEBYTES);
+    crypto_stream_chacha20_ietf_xor(out, in, plain_len, tag, kinds[static_cast<int>(k)].enc);
   }
 };
 

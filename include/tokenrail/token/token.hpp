@@ -5,7 +5,7 @@
 // with prefix st1_ | ak1_ | ck1_ | cb1_ — 52 characters in all. The payload
 // is sealed with a deterministic SIV construction built from libsodium
 // primitives: the tag is a keyed BLAKE2b of (prefix, key id, plaintext) under
-// a per-kind MAC key, and the plaintext is encrypted with XChaCha20 using
+// a per-kind MAC key, and the plaintext is encrypted with ChaCha20-IETF using
 // the tag as the nonce under a per-kind encryption key. Both keys are derived
 // from the keyring entry with crypto_kdf. Same inputs, same string: replays
 // are byte-identical without storing tokens; verification needs only the key.
