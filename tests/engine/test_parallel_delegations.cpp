@@ -68,7 +68,7 @@ TEST_CASE("three parallel children, completed in every order", "[async][delegati
     INFO(json::serialize(ctx));
     const auto& results = ctx.at("delegations").at("fan").as_array();
     REQUIRE(results.size() == 3);
-    for (std::size_t i = 0; i < 3; ++i) CHECK(results[i].at("notesMarkdown") == "report " + std::to_string(i));
+    for (std::size_t i = 0; i < 3; ++i) CHECK(str(results[i], "notesMarkdown") == "report " + std::to_string(i));
     CHECK(ctx.at("area") == "storage");
   } while (std::next_permutation(order.begin(), order.end()));
   CHECK(permutations == 6);

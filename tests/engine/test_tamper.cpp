@@ -128,8 +128,8 @@ TEST_CASE("an altered or missing pinned workflow is refused with its hash", "[se
     auto& def = b["workflows"].as_object()[hash].as_object();
     def["steps"].as_array()[0].as_object()["title"] = "Something else";
     auto r = f.refused(b);
-    CHECK(r.at("error").at("details").at("workflowHash") == hash);
-    CHECK(r.at("error").at("details").at("pointer") == "/bundle/workflows/" + hash);
+    CHECK(r.at("error").at("details").at("workflowHash") == json::value(hash));
+    CHECK(r.at("error").at("details").at("pointer") == json::value("/bundle/workflows/" + hash));
 
     json::object missing = f.bundle;
     missing["workflows"].as_object().erase(hash);
@@ -138,7 +138,7 @@ TEST_CASE("an altered or missing pinned workflow is refused with its hash", "[se
     const auto pos = details_position(m);
     REQUIRE(pos >= 0);
     CHECK(f.bundle.at("events").at(pos).at("kind") == "run_started");
-    CHECK(f.bundle.at("events").at(pos).at("data").at("spec").at("workflowHash") == hash);
+    CHECK(f.bundle.at("events").at(pos).at("data").at("spec").at("workflowHash") == json::value(hash));
   }
 }
 

@@ -74,7 +74,12 @@ void walk(tokenrail::engine& e, std::string_view op, const json::object& root, c
       }
     }
   }
-  if (auto* ap = schema.if_contains("additionalProperties"); ap && ap->is_bool() && !ap->as_bool()) {
+  // A nested object the minimal request lacks may have required members of
+  // its own, which the validator reports first; the extra-member check
+  // needs a valid base, so it runs at the top level and for nested objects
+  // without required members.
+  const bool base_valid = path.empty() || !schema.contains("required");
+  if (auto* ap = schema.if_contains("additionalProperties"); base_valid && ap && ap->is_bool() && !ap->as_bool()) {
     json::value req = root;
     target(req)["zzUnexpected"] = 1;
     auto r = call(e, op, req);

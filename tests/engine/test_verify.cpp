@@ -9,7 +9,7 @@ namespace {
 
 const json::object* session_entry(const json::value& r, const std::string& sid) {
   for (const auto& s : r.at("sessions").as_array())
-    if (s.at("sessionId") == sid) return &s.as_object();
+    if (s.at("sessionId") == json::value(sid)) return &s.as_object();
   return nullptr;
 }
 
