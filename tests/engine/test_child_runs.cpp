@@ -81,7 +81,7 @@ TEST_CASE("parent.callbackToken is checked", "[async][child]") {
   auto never = e->internals().codec()->mint(tokenrail::token::kind::callback, {42, 0, 0});
   CHECK(error_code(start_child(*e, json::value(never))) == "STEP_NOT_SUSPENDED");
   CHECK(error_pointer(call(*e, "start_workflow", json::object{{"workflowId", "async-child"}, {"parent", json::object{}}})) ==
-        "/parent");
+        "/parent/callbackToken");
   // Timed out before the child started: the start is refused and writes nothing.
   auto s = suspend(*e, p, 10);
   call(*e, "expire_callbacks", json::object{{"now", 1'800'000'000'000}});
