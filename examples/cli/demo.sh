@@ -21,7 +21,7 @@ jget() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval
 # trace N FIELD: field ("request" or "response") of the N-th call of the run.
 trace() { python3 -c 'import json,sys; l=open(sys.argv[1]).read().splitlines()[int(sys.argv[2])]; print(json.dumps(json.loads(l)[sys.argv[3]]))' "$tmp/trace.jsonl" "$1" "$2"; }
 
-say "tokenrail $(basename "$cli"): store $TOKENRAIL_STORE (LMDB, durable)"
+say "tokenrail ($cli) on a fresh LMDB store: $TOKENRAIL_STORE (durable)"
 "$cli" call list_workflows | python3 -m json.tool
 
 say "1. run bug-triage --auto (every call recorded in a trace)"

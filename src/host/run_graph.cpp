@@ -163,39 +163,35 @@ std::string render_graph_text(const run_graph& g) {
     else if (n.tip) s += "  <- tip";
     return s;
   };
-  // Depth-first with an explicit stack: a long run is deep, not wide.
+  // Depth-first with an explicit stack: a long run is deep, not wide. A
+  // node that is its parent's only child continues the parent's column; the
+  // children of a fork get a branch connector and an indented column.
   struct item {
     std::uint32_t seq;
-    std::string prefix;
-    bool last;
-    bool root;
+    std::string line_prefix;  // printed before the node
+    std::string cont_prefix;  // printed before the node's descendants
   };
   std::vector<item> stack;
   for (auto it = g.nodes.rbegin(); it != g.nodes.rend(); ++it)
-    if (!has_parent.count(it->seq)) stack.push_back({it->seq, "", true, true});
+    if (!has_parent.count(it->seq)) stack.push_back({it->seq, "", ""});
   std::map<std::uint32_t, bool> seen;
   while (!stack.empty()) {
-    item cur = stack.back();
+    item cur = std::move(stack.back());
     stack.pop_back();
     if (seen[cur.seq]) continue;
     seen[cur.seq] = true;
     const auto& kids = children[cur.seq];
-    bool fork = kids.size() > 1;
-    if (cur.root) {
-      out += describe(cur.seq);
-    } else {
-      out += cur.prefix + (cur.last ? "`-- " : "|-- ") + describe(cur.seq);
-    }
-    if (fork) out += "  (fork: " + std::to_string(kids.size()) + " branches)";
+    out += cur.line_prefix + describe(cur.seq);
+    if (kids.size() > 1) out += "  (fork: " + std::to_string(kids.size()) + " branches)";
     out += "\n";
-    std::string child_prefix = cur.root ? "" : cur.prefix + (cur.last ? "    " : "|   ");
-    // A single child continues the same column; forks indent.
     if (kids.size() == 1) {
-      stack.push_back({kids[0], cur.prefix, cur.last, cur.root});
+      stack.push_back({kids[0], cur.cont_prefix, cur.cont_prefix});
       continue;
     }
-    for (std::size_t i = kids.size(); i-- > 0;)
-      stack.push_back({kids[i], child_prefix, i + 1 == kids.size(), false});
+    for (std::size_t i = kids.size(); i-- > 0;) {
+      bool last = i + 1 == kids.size();
+      stack.push_back({kids[i], cur.cont_prefix + (last ? "`-- " : "|-- "), cur.cont_prefix + (last ? "    " : "|   ")});
+    }
   }
   auto forks = g.fork_points();
   out += std::to_string(g.nodes.size()) + " nodes, " + std::to_string(g.edges.size()) + " edges, " +

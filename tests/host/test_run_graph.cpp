@@ -49,7 +49,8 @@ TEST_CASE("run_graph: nodes, edges, tips and forks from events") {
   std::string text = render_graph_text(*g);
   CHECK(text.find("run run_00000000000000aa (bug-triage) Completed\n") == 0);
   CHECK(text.find("n1  reproduce  (fork: 2 branches)") != std::string::npos);
-  CHECK(text.find("|-- n2  fix \"it\"") != std::string::npos);
+  CHECK(text.find("\nn0  triage\nn1  reproduce  (fork: 2 branches)\n|-- n2  fix \"it\"\n|   n3  [complete]  <- tip\n"
+                  "`-- n4  fix  (1 checkpoint)  <- preferred tip\n") != std::string::npos);
   CHECK(text.find("`-- n4  fix  (1 checkpoint)  <- preferred tip") != std::string::npos);
   CHECK(text.find("5 nodes, 4 edges, 1 fork point\n") != std::string::npos);
 
