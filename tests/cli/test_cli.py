@@ -278,7 +278,21 @@ def case_export_import():
     assert json.loads(out)["sessionId"] == sid, out
     _, again, _ = run("--store", other, "--workflows", WORKFLOWS, "import", bundle, check_rc=0)
     assert json.loads(again)["sessionId"] == sid
+    _, md, _ = store("export", sid, "--format", "md", check_rc=0)
+    assert md.startswith(f"# Session `{sid}`"), md[:200]
+    _, _, err = store("export", "ses_nope", check_rc=1)
+    assert "SESSION_NOT_FOUND" in err, err
+    # The imported store verifies, and the imported run continues there.
+    run("--store", other, "--workflows", WORKFLOWS, "verify", check_rc=0)
+    # The imported run continues with a token of the importing store
+    # (resume_session mints a fresh one).
+    _, out, _ = run("--store", other, "--workflows", WORKFLOWS, "sessions", "--json", check_rc=0)
+    cand = [c for c in json.loads(out)["candidates"] if c["sessionId"] == sid][0]
+    _, out, _ = run("--store", other, "--workflows", WORKFLOWS, "call", "continue_workflow",
+                    json.dumps({"stateToken": cand["stateToken"]}), check_rc=0)
+    assert json.loads(out)["session"]["runId"] == calls[0]["response"]["session"]["runId"], out
     store("export", check_rc=2)
+    store("export", sid, "--format", "pdf", check_rc=2)
     run("--store", other, "import", check_rc=2)
 
 
