@@ -96,6 +96,7 @@ checked_bundle check_bundle(const boost::json::object& b) {
 
   // ---- 2. the chain, event by event.
   hash32 running{};
+  std::map<std::pair<std::uint64_t, std::uint32_t>, boost::json::object> request_body;   // (run, child)
   const auto& list = events->as_array();
   c.stored.reserve(list.size());
   c.hashes.reserve(list.size());
@@ -144,14 +145,28 @@ checked_bundle check_bundle(const boost::json::object& b) {
       c.run_hash[*ev.run] = std::string(hash->as_string());
     } else if (ev.kind == event_kind::node_created && ev.run && ev.node) {
       c.node_event.emplace(std::make_pair(*ev.run, *ev.node), i);
+    } else if ((ev.kind == event_kind::context_set || ev.kind == event_kind::output_appended) && ev.run && ev.node) {
+      const char* field = ev.kind == event_kind::context_set ? "context" : "output";
+      if (auto* v = ev.data.if_contains(field)) request_body[{*ev.run, *ev.node}][field] = *v;
     } else if (ev.kind == event_kind::advance_recorded && ev.run && ev.node) {
       hash32 d{};
       auto* attempt = ev.data.if_contains("attempt");
-      if (!hex32(ev.data.if_contains("digest"), d) || !attempt || !attempt->is_number())
-        bad_event(i, "advance_recorded lacks its attempt or request digest", ptr + "/data");
-      boost::system::error_code ec;
+      auto* child = ev.data.if_contains("child");
+      if (!attempt || !attempt->is_number() || !child || !child->is_number())
+        bad_event(i, "advance_recorded lacks its attempt or child", ptr + "/data");
+      boost::system::error_code ec, ec2;
       auto a = attempt->to_number<std::uint32_t>(ec);
-      if (ec) bad_event(i, "advance_recorded attempt is not a 32-bit number", ptr + "/data/attempt");
+      auto ch = child->to_number<std::uint32_t>(ec2);
+      if (ec || ec2) bad_event(i, "advance_recorded attempt or child is not a 32-bit number", ptr + "/data");
+      if (auto* digest = ev.data.if_contains("digest")) {
+        if (!hex32(digest, d)) bad_event(i, "advance_recorded digest must be 64 hex digits", ptr + "/data/digest");
+      } else {
+        // No digest in the event: the request's identity is rebuilt from
+        // what the advance recorded about the child (context delta and
+        // output), the body continue_workflow digests (tokens excluded).
+        auto body = request_body.find({*ev.run, ch});
+        d = blake2b(json::canonicalize(body == request_body.end() ? boost::json::object() : body->second));
+      }
       c.digests[{*ev.run, *ev.node, a}] = {std::string(as_view(d)), i};
     }
     running = h;
@@ -393,8 +408,17 @@ import_result import_bundle(engine::impl& e, const boost::json::object& bundle) 
         // The chain makes the last shared hash vouch for the whole prefix.
         const std::uint64_t last = head.next_index - 1;
         auto v = tx.get(storage::table::events, event_key(c.session_id, last));
-        if (!v || v->size() < 32 || v->substr(0, 32) != as_view(c.hashes[last]))
-          conflict(c.session_id, last, "the store holds a different history of this session");
+        if (!v || v->size() < 32 || v->substr(0, 32) != as_view(c.hashes[last])) {
+          // Only on this error path: find where the histories part.
+          std::uint64_t first = 0;
+          tx.scan(storage::table::events, event_prefix(c.session_id), [&](std::string_view, std::string_view sv) {
+            if (first >= n || sv.size() < 32 || sv.substr(0, 32) != as_view(c.hashes[first])) return false;
+            ++first;
+            return true;
+          });
+          conflict(c.session_id, first,
+                   fmt::format("the store holds a different history of this session from event {} on", first));
+        }
       }
       if (head.next_index == n) return;   // already imported: nothing to write
       have = head.next_index;

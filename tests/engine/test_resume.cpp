@@ -6,7 +6,7 @@ using namespace trtest;
 
 namespace {
 
-const json::array& candidates(const json::value& r) {
+json::array candidates(const json::value& r) {
   INFO(json::serialize(r));
   REQUIRE(error_code(r).empty());
   return r.at("candidates").as_array();
@@ -44,7 +44,7 @@ TEST_CASE("resume_session ranks the run whose text matches the query first", "[s
   auto& e = *s.e;
 
   SECTION("notes: the exact phrase beats a context with the same words") {
-    const auto& c = candidates(resume(e, {{"query", "auth middleware"}}));
+    const auto c = candidates(resume(e, {{"query", "auth middleware"}}));
     REQUIRE(c.size() == 2);
     CHECK(c[0].at("sessionId") == "ses-auth");
     CHECK(c[0].at("whyMatched") == "notes: 'auth middleware'");
@@ -56,7 +56,7 @@ TEST_CASE("resume_session ranks the run whose text matches the query first", "[s
     CHECK(c[1].at("whyMatched") == "context: 'auth middleware'");
   }
   SECTION("checkpoint text, case-insensitive, word prefixes") {
-    const auto& c = candidates(resume(e, {{"query", "MIGRAT"}}));
+    const auto c = candidates(resume(e, {{"query", "MIGRAT"}}));
     REQUIRE(c.size() == 1);
     CHECK(c[0].at("sessionId") == "ses-db");
     CHECK(c[0].at("whyMatched") == "checkpoint: 'migrat'");
@@ -66,7 +66,7 @@ TEST_CASE("resume_session ranks the run whose text matches the query first", "[s
     CHECK(candidates(resume(e, {{"query", "14"}}))[0].at("sessionId") == "ses-ui");
   }
   SECTION("workflow id and session id") {
-    const auto& c = candidates(resume(e, {{"query", "triage"}}));
+    const auto c = candidates(resume(e, {{"query", "triage"}}));
     REQUIRE(c.size() == 1);
     CHECK(c[0].at("sessionId") == "ses-bug");
     CHECK(c[0].at("whyMatched") == "workflowId: 'triage'");
@@ -76,7 +76,7 @@ TEST_CASE("resume_session ranks the run whose text matches the query first", "[s
     CHECK(candidates(resume(e, {{"query", "kubernetes"}})).empty());
   }
   SECTION("no query: most recent activity first, at most 5") {
-    const auto& c = candidates(resume(e, {}));
+    const auto c = candidates(resume(e, {}));
     REQUIRE(c.size() == 5);
     CHECK(c[0].at("sessionId") == "ses-bug");
     CHECK(c[1].at("sessionId") == "ses-ui");
@@ -89,13 +89,13 @@ TEST_CASE("resume_session ranks the run whose text matches the query first", "[s
     CHECK(candidates(resume(e, {})).size() == 5);
   }
   SECTION("filters: sessionId, runId, workflowId") {
-    const auto& by_session = candidates(resume(e, {{"sessionId", "ses-ui"}}));
+    const auto by_session = candidates(resume(e, {{"sessionId", "ses-ui"}}));
     REQUIRE(by_session.size() == 1);
     CHECK(by_session[0].at("sessionId") == "ses-ui");
-    const auto& by_run = candidates(resume(e, {{"runId", s.db.at("session").at("runId")}}));
+    const auto by_run = candidates(resume(e, {{"runId", s.db.at("session").at("runId")}}));
     REQUIRE(by_run.size() == 1);
     CHECK(by_run[0].at("sessionId") == "ses-db");
-    const auto& by_wf = candidates(resume(e, {{"workflowId", "lin3"}}));
+    const auto by_wf = candidates(resume(e, {{"workflowId", "lin3"}}));
     CHECK(by_wf.size() == 2);
     for (const auto& c : by_wf) CHECK(c.at("workflowId") == "lin3");
     CHECK(candidates(resume(e, {{"workflowId", "lin3"}, {"query", "migration"}}))[0].at("sessionId") == "ses-db");
@@ -107,7 +107,7 @@ TEST_CASE("resume_session ranks the run whose text matches the query first", "[s
     CHECK(error_code(resume(e, {{"other", 3}})) == "INVALID_REQUEST");
   }
   SECTION("the stateToken rehydrates the run's pending step") {
-    const auto& c = candidates(resume(e, {{"query", "auth middleware"}}));
+    const auto c = candidates(resume(e, {{"query", "auth middleware"}}));
     auto h = call(e, "continue_workflow", json::object{{"stateToken", c[0].at("stateToken")}});
     INFO(json::serialize(h));
     CHECK(h.at("pending").at("stepId") == c[0].at("pendingStepId"));
@@ -121,19 +121,19 @@ TEST_CASE("resume_session points at the preferred tip of a forked run, and at co
   auto e = make_engine(backend, session_defs());
   if (!e) return;
   auto r0 = build_session(*e, "ses-fork");
-  const auto& c = candidates(call(*e, "resume_session", json::object{{"runId", r0.at("session").at("runId")}}));
+  const auto c = candidates(call(*e, "resume_session", json::object{{"runId", r0.at("session").at("runId")}}));
   REQUIRE(c.size() == 1);
   CHECK(c[0].at("pendingStepId") == "s2");   // the fork (newest leaf), not the completed branch
   auto h = call(*e, "continue_workflow", json::object{{"stateToken", c[0].at("stateToken")}});
   CHECK(h.at("isComplete") == false);
   // "second try" is the fork's notes; "split the handler" the first branch's.
-  const auto& f = candidates(call(*e, "resume_session", json::object{{"query", "split handler"}}));
+  const auto f = candidates(call(*e, "resume_session", json::object{{"query", "split handler"}}));
   REQUIRE(f.size() == 1);
   CHECK(f[0].at("whyMatched") == "notes: 'split handler'");
   // A completed run is a candidate with isComplete and no pending step.
   auto l = start_in(*e, "lin2", "ses-done");
   l = advance(*e, advance(*e, l), "wrapped up the release notes");
-  const auto& d = candidates(call(*e, "resume_session", json::object{{"query", "release notes"}}));
+  const auto d = candidates(call(*e, "resume_session", json::object{{"query", "release notes"}}));
   REQUIRE(d.size() == 1);
   CHECK(d[0].at("isComplete") == true);
   CHECK(d[0].at("pendingStepId").is_null());

@@ -195,9 +195,9 @@ TEST_CASE("a re-hashed forgery that does not replay is refused at the bad event"
     rechain(b);
     CHECK(details_position(f.refused(b)) == static_cast<std::int64_t>(node_at));
   }
-  SECTION("an advance recorded without its request digest") {
+  SECTION("an advance recorded without its child") {
     json::object b = f.bundle;
-    b["events"].as_array()[ack_at].as_object()["data"].as_object().erase("digest");
+    b["events"].as_array()[ack_at].as_object()["data"].as_object().erase("child");
     rechain(b);
     CHECK(details_position(f.refused(b)) == static_cast<std::int64_t>(ack_at));
   }
