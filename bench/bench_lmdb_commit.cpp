@@ -25,6 +25,7 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <ctime>
 #include <vector>
 
 #include <unistd.h>
@@ -137,6 +138,12 @@ double rate_per_second(F&& f, double seconds) {
   return n / std::chrono::duration<double>(clock_type::now() - start).count();
 }
 
+double thread_cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 void verdict(const char* figure, double value, const char* unit, const char* budget, bool ok) {
   std::printf("%s: %.2f %s (budget %s) %s\n", figure, value, unit, budget, ok ? "OK" : "OVER");
 }
@@ -221,6 +228,20 @@ int main() {
     for (auto& t : pool) t.join();
     std::printf("LMDB backend relaxed commits, 8 threads (group commit): %.0f commits/s\n",
                 done / std::chrono::duration<double>(clock_type::now() - start).count());
+
+    // Reads: one read() with 3 gets, the way a rehydration looks records up.
+    std::uint64_t c = 0;
+    const std::uint64_t written = ours.next.load();
+    const double reads = rate_per_second(
+        [&] {
+          const std::uint64_t n = (c++ * 7919) % written;
+          ours.s->read([&](read_transaction& tx) {
+            for (int i = 0; i < 3; ++i)
+              if (!tx.get(table::nodes, key_for(n, i))) std::abort();
+          });
+        },
+        1.0);
+    std::printf("LMDB backend read transactions (3 gets), 1 thread: %.0f txn/s\n", reads);
   }
 
   // 4. The memory backend: the storage share of an advance (6 puts, 3 gets).
@@ -228,6 +249,7 @@ int main() {
     auto mem = open_memory_store();
     const std::string value(value_bytes, 'v');
     std::uint64_t c = 0;
+    const double cpu0 = thread_cpu_seconds();
     const double rate = rate_per_second(
         [&] {
           const std::uint64_t n = c++;
@@ -237,8 +259,13 @@ int main() {
           });
         },
         1.5);
-    verdict("memory backend write transactions (6 puts + 3 gets), 1 thread", rate, "txn/s",
+    // On a shared machine wall time also counts other processes' turns;
+    // thread CPU time is what one core spends on these transactions.
+    const double cpu_rate = c / (thread_cpu_seconds() - cpu0);
+    verdict("memory backend write transactions (6 puts + 3 gets), 1 thread, wall clock", rate, "txn/s",
             ">= 200000/s, the memory advance budget, storage share only", rate >= 200000);
+    verdict("memory backend write transactions (6 puts + 3 gets), 1 thread, thread CPU time", cpu_rate, "txn/s",
+            ">= 200000/s, the memory advance budget, storage share only", cpu_rate >= 200000);
   }
 
   std::filesystem::remove_all(root);

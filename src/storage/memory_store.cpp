@@ -97,21 +97,20 @@ class memory_write_txn final : public write_transaction {
 
   std::optional<std::string_view> get(table t, std::string_view key) override {
     const auto i = static_cast<std::size_t>(t);
-    const overlay& o = overlay_[i];
+    if (!overlay_[i]) return base_get(i, key);
+    const overlay& o = *overlay_[i];
     if (auto it = o.puts.find(key); it != o.puts.end()) return std::string_view(it->second);
     if (!o.erased.empty() && o.erased.find(key) != o.erased.end()) return std::nullopt;
-    const auto& m = tables_[i];
-    auto it = m.find(key);
-    if (it == m.end()) return std::nullopt;
-    return std::string_view(it->second);
+    return base_get(i, key);
   }
 
   void scan(table t, std::string_view prefix,
             tokenrail::detail::function_ref<bool(std::string_view, std::string_view)> visit,
             bool reverse) override {
     const auto i = static_cast<std::size_t>(t);
-    const overlay& o = overlay_[i];
-    if (o.puts.empty() && o.erased.empty()) return scan_map(tables_[i], prefix, visit, reverse);
+    if (!overlay_[i] || (overlay_[i]->puts.empty() && overlay_[i]->erased.empty()))
+      return scan_map(tables_[i], prefix, visit, reverse);
+    const overlay& o = *overlay_[i];
     auto [bfirst, blast] = prefix_range(tables_[i], prefix);
     auto [ofirst, olast] = prefix_range(o.puts, prefix);
     auto hidden = [&](const std::string& key) {
@@ -150,7 +149,7 @@ class memory_write_txn final : public write_transaction {
 
   void put(table t, std::string_view key, std::string_view value) override {
     check_key(key);
-    overlay& o = overlay_[static_cast<std::size_t>(t)];
+    overlay& o = touch(static_cast<std::size_t>(t));
     if (!o.erased.empty())
       if (auto it = o.erased.find(key); it != o.erased.end()) o.erased.erase(it);
     if (auto it = o.puts.find(key); it != o.puts.end()) {
@@ -163,17 +162,30 @@ class memory_write_txn final : public write_transaction {
   void erase(table t, std::string_view key) override {
     check_key(key);
     const auto i = static_cast<std::size_t>(t);
-    overlay& o = overlay_[i];
+    overlay& o = touch(i);
     if (auto it = o.puts.find(key); it != o.puts.end()) o.puts.erase(it);
     const auto& m = tables_[i];
     if (m.find(key) != m.end()) o.erased.emplace(key);
   }
 
-  std::array<overlay, table_count>& writes() noexcept { return overlay_; }
+  /// One overlay per table the body wrote to; the others stay disengaged,
+  /// so a transaction costs nothing for tables it does not touch.
+  std::array<std::optional<overlay>, table_count>& writes() noexcept { return overlay_; }
 
  private:
+  std::optional<std::string_view> base_get(std::size_t i, std::string_view key) const {
+    const auto& m = tables_[i];
+    auto it = m.find(key);
+    if (it == m.end()) return std::nullopt;
+    return std::string_view(it->second);
+  }
+  overlay& touch(std::size_t i) {
+    if (!overlay_[i]) overlay_[i].emplace();
+    return *overlay_[i];
+  }
+
   const std::array<table_map, table_count>& tables_;
-  std::array<overlay, table_count> overlay_;
+  std::array<std::optional<overlay>, table_count> overlay_;
 };
 
 class memory_store final : public store {
@@ -212,13 +224,14 @@ class memory_store final : public store {
  private:
   /// Moves the overlay into the tables. Map nodes are spliced (extract and
   /// insert), so committing allocates nothing and cannot fail halfway.
-  void apply(std::array<overlay, table_count>& writes) noexcept {
+  void apply(std::array<std::optional<overlay>, table_count>& writes) noexcept {
     std::unique_lock gate(gate_);
     std::unique_lock lock(data_mutex_);
     gate.unlock();
     for (std::size_t i = 0; i < table_count; ++i) {
+      if (!writes[i]) continue;
       table_map& m = tables_[i];
-      overlay& o = writes[i];
+      overlay& o = *writes[i];
       for (const auto& key : o.erased) {
         auto it = m.find(key);
         if (it == m.end()) continue;
