@@ -223,7 +223,7 @@ std::string op_continue_workflow(engine::impl& e, const boost::json::object& req
     log.append(event_kind::edge_created, st.run_id, child,
                boost::json::object{{"from", st.node_seq}, {"to", child}, {"attempt", ak.attempt}});
     log.append(event_kind::advance_recorded, st.run_id, st.node_seq,
-               boost::json::object{{"attempt", ak.attempt}, {"child", child}, {"digest", to_hex(as_view(digest))}});
+               boost::json::object{{"attempt", ak.attempt}, {"child", child}});
     if (next.complete) log.append(event_kind::run_completed, st.run_id, child, boost::json::object{{"node", child}});
     log.finish();
     // D8 (issue 5), same transaction: a completed child run completes its
