@@ -536,3 +536,23 @@ TEST_CASE("lmdb: scattered flipped bytes never crash open or a full read", "[sto
   }
   CHECK(detected > 0);
 }
+
+TEST_CASE("lmdb: a map grown by another process is adopted (MDB_MAP_RESIZED)", "[storage][lmdb]") {
+  scratch_dir dir("lmdb-resized");
+  auto s = open_store(dir.str(), durability::relaxed, 1 << 20);
+  put(*s, table::runs, "before", "1");
+  // The child opens its own env (the registry of a forked child starts
+  // empty) and grows the map far beyond the parent's 1 MB.
+  const int status = in_child([&] {
+    auto c = open_store(dir.str(), durability::relaxed, 64 << 10);
+    const std::string big(256 << 10, 'b');
+    for (int i = 0; i < 32; ++i) put(*c, table::workflows, "w" + std::to_string(i), big);
+    return 0;
+  });
+  REQUIRE(status == 0);
+  // Without adopting the new size, these would fail with MDB_MAP_RESIZED.
+  CHECK(get(*s, table::workflows, "w31") == std::string(256 << 10, 'b'));
+  put(*s, table::runs, "after", "1");
+  CHECK(get(*s, table::runs, "after") == "1");
+  CHECK(s->stats().entries == 34);
+}
