@@ -87,8 +87,13 @@ class store {
   /// If body throws, nothing it wrote is kept and the exception propagates.
   /// A backend may run body more than once (for example after growing a full
   /// map), so body must derive everything from what it reads through the
-  /// transaction. When write() returns, the commit is as durable as the
-  /// store's durability mode promises.
+  /// transaction. A group-committing backend (caps().group_commit) may run
+  /// body on another thread than the caller's, one body after another, so
+  /// body must not take a lock that the calling thread holds across
+  /// write(), nor carry thread-local state from before the call into it.
+  /// Bodies must not call write() or read() on the same store. When write()
+  /// returns, the commit is as durable as the store's durability mode
+  /// promises; if body threw, write() rethrows that same exception.
   virtual void write(detail::function_ref<void(write_transaction&)> body) = 0;
 
   virtual capabilities caps() const noexcept = 0;
