@@ -24,8 +24,15 @@ std::vector<std::string> drive(tokenrail::engine& e, const std::string& workflow
     steps.push_back(step);
     json::object output{{"notesMarkdown", "Completed " + step + ". DONE. PASS."}};
     if (r.at("pending").as_object().contains("outputContract")) {
-      output["artifacts"] = json::array{json::object{
-          {"kind", "loop_control"}, {"decision", decide ? decide(decisions++) : std::string("stop")}}};
+      // An artifact of the contract's kind (its last dotted segment).
+      const auto& oc = r.at("pending").at("outputContract");
+      std::string kind = oc.is_object() && oc.as_object().contains("contractRef")
+                             ? std::string(oc.at("contractRef").as_string())
+                             : std::string("loop_control");
+      kind = kind.substr(kind.rfind('.') + 1);
+      json::object art{{"kind", kind}};
+      if (kind == "loop_control") art["decision"] = decide ? decide(decisions++) : std::string("stop");
+      output["artifacts"] = json::array{art};
     }
     json::object req{{"stateToken", r.at("stateToken")}, {"ackToken", r.at("ackToken")}, {"output", output}};
     if (update) {
