@@ -18,6 +18,8 @@
 #include "lmdb_env.hpp"
 #include "prefix.hpp"
 
+#include <boost/json/object.hpp>
+
 #include <sys/stat.h>
 
 #include <deque>
@@ -289,8 +291,9 @@ class lmdb_store final : public store {
         }
         return;
       }
-      batch[0]->error = std::make_exception_ptr(failure(lmdb_impl::lmdb_error(
-          MDB_MAP_FULL, "the store reached max_map_bytes", env_->path)));
+      error full = lmdb_impl::lmdb_error(MDB_MAP_FULL, "the store reached max_map_bytes", env_->path);
+      full.details.as_object()["maxMapBytes"] = env_->max_map_bytes;
+      batch[0]->error = std::make_exception_ptr(failure(std::move(full)));
       return;
     }
   }

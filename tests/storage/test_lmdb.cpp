@@ -155,6 +155,7 @@ TEST_CASE("lmdb: a full map at max_map_bytes is STORE_FULL, and nothing is lost"
       ++written;
     } catch (const failure& f) {
       code = f.err().code;
+      CHECK(f.err().details.as_object().at("maxMapBytes").to_number<std::uint64_t>() == (2u << 20));
       break;
     }
   }

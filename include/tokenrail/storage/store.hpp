@@ -119,6 +119,10 @@ struct lmdb_options {
 /// The LMDB backend (the embedded default): one named database per table,
 /// MVCC readers, group commit, a map that grows by itself. Opening the
 /// same directory twice in one process shares one environment.
+/// A second handle on a directory this process already has open shares the
+/// first handle's environment, so the first handle's map sizes and page
+/// check apply; a durable handle on an environment opened relaxed syncs
+/// after each of its commits, so it keeps its own promise.
 /// Durability: durable = LMDB's default syncs (a returned write() is on
 /// disk); relaxed = MDB_NOMETASYNC (data pages synced, the meta page not:
 /// a power failure may lose the last commit, never corrupt the store).
