@@ -557,3 +557,42 @@ TEST_CASE("lmdb: a map grown by another process is adopted (MDB_MAP_RESIZED)", "
   CHECK(get(*s, table::runs, "after") == "1");
   CHECK(s->stats().entries == 34);
 }
+
+TEST_CASE("lmdb: in a group commit, only the body that does not fit gets STORE_FULL", "[storage][lmdb]") {
+  scratch_dir dir("lmdb-group-full");
+  auto s = open_store(dir.str(), durability::relaxed, 256 << 10, 2 << 20);
+  std::atomic<bool> inside{false}, release{false};
+  std::atomic<int> queued{0};
+  std::vector<std::thread> pool;
+  pool.emplace_back([&] {
+    s->write([&](write_transaction& tx) {
+      tx.put(table::runs, "t0", "v");
+      inside = true;
+      while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    });
+  });
+  while (!inside) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::vector<errc> outcome(8, errc::INTERNAL);
+  for (int t = 1; t < 8; ++t)
+    pool.emplace_back([&, t] {
+      ++queued;
+      try {
+        s->write([&](write_transaction& tx) {
+          // Thread 4 writes more than the whole store may hold.
+          tx.put(table::runs, "t" + std::to_string(t), std::string(t == 4 ? (3 << 20) : 1000, 'x'));
+        });
+        outcome[t] = errc::STORAGE_ERROR;  // stands for "committed"
+      } catch (const failure& f) {
+        outcome[t] = f.err().code;
+      }
+    });
+  while (queued.load() < 7) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  release = true;
+  for (auto& t : pool) t.join();
+  for (int t = 1; t < 8; ++t) {
+    INFO("thread " << t);
+    CHECK(outcome[t] == (t == 4 ? errc::STORE_FULL : errc::STORAGE_ERROR));
+    CHECK(static_cast<bool>(get(*s, table::runs, "t" + std::to_string(t))) == (t != 4));
+  }
+}
