@@ -1,6 +1,7 @@
 // Session bundles: export and verified, idempotent import (see session_bundle.hpp).
 #include "engine/session_bundle.hpp"
 
+#include "engine/callbacks.hpp"
 #include "engine/projection.hpp"
 
 #include <tokenrail/crypto/hash.hpp>
@@ -454,6 +455,15 @@ import_result import_bundle(engine::impl& e, const boost::json::object& bundle) 
     std::map<std::uint64_t, std::uint64_t> started;
     for (const auto& [run, index] : c.runs) started[run] = index;
     for (const auto& [run, pr] : p.runs) write_run(e, tx, c, run, started.at(run), pr);
+    // D8 callback records are not in a bundle either: callbacks.cpp rebuilds
+    // them from the same events.
+    try {
+      restore_callbacks(e, tx, c.session_id);
+    } catch (const std::exception& ex) {
+      const failure* f = dynamic_cast<const failure*>(&ex);
+      bad_shape("/bundle/events", std::string("the callback events do not rebuild: ") +
+                                      (f ? f->err().message : std::string(ex.what())));
+    }
     res.written = true;
   });
   return res;

@@ -170,3 +170,34 @@ TEST_CASE("export_session and import_session refuse bad requests", "[sessions][e
   CHECK(error_code(r) == "INVALID_BUNDLE");
   CHECK(error_pointer(r) == "/bundle/format");
 }
+
+TEST_CASE("a suspended step (D8) survives export/import and completes in the importing store",
+          "[sessions][export]") {
+  const auto backend = GENERATE(from_range(backends()));
+  const std::string secret(64, '5');
+  auto a = make_engine_with_secret(backend, session_defs(), secret);
+  auto b = make_engine_with_secret(backend, {}, secret);
+  if (!a || !b) return;
+  auto r0 = start_in(*a, "lin2", "ses-wait");
+  auto s = call(*a, "suspend_step", json::object{{"stateToken", r0.at("stateToken")}, {"ackToken", r0.at("ackToken")}});
+  INFO(json::serialize(s));
+  REQUIRE(error_code(s).empty());
+  auto imp = import_bundle(*b, export_bundle(*a, "ses-wait"));
+  INFO(json::serialize(imp));
+  REQUIRE(error_code(imp).empty());
+  const auto run_id = r0.at("session").at("runId");
+  auto ra = call(*a, "get_run", json::object{{"runId", run_id}});
+  auto rb = call(*b, "get_run", json::object{{"runId", run_id}});
+  CHECK(rb.at("status").at("phase") == "Waiting");
+  CHECK(ra == rb);
+  CHECK(verify_report_of(*b).ok);
+  // The worker's callback completes the step in the importing store.
+  json::object done{{"callbackToken", s.at("callbackToken")},
+                    {"result", json::object{{"status", "success"}, {"output", json::object{{"notesMarkdown", "worker done"}}}}}};
+  auto c = call(*b, "complete_step", done);
+  INFO(json::serialize(c));
+  REQUIRE(error_code(c).empty());
+  CHECK(c.at("pending").at("stepId") == "s2");
+  CHECK(call(*b, "get_run", json::object{{"runId", run_id}}).at("status").at("phase") == "Running");
+  CHECK(verify_report_of(*b).ok);
+}
