@@ -159,4 +159,14 @@ void cancel_run_in_tx(engine::impl& e, storage::write_transaction& tx, std::uint
                       std::optional<std::string> reason, std::optional<std::uint64_t> cascaded_from,
                       std::int64_t now, boost::json::array& cancelled);
 
+/// Rebuilds the callback records of one session from its events (for
+/// import_session: the callbacks table is not part of a bundle). Open
+/// callbacks become open again (with their deadlines and child links) and
+/// resolved ones refuse later completions as before; what cannot be rebuilt:
+/// the exact recorded response of a resolution (a repeated complete_step
+/// gets CALLBACK_ALREADY_RESOLVED instead of the replay) and the cascade
+/// list of a recorded cancel_run response. Parent links whose token was
+/// minted under another keyring are skipped.
+void restore_callbacks(engine::impl& e, storage::write_transaction& tx, std::string_view session_id);
+
 }  // namespace tokenrail::engine_detail

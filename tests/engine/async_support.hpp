@@ -4,6 +4,7 @@
 #pragma once
 
 #include "engine/support.hpp"
+#include "engine/callbacks.hpp"   // restore_callbacks (white-box)
 
 #include <optional>
 #include <string>

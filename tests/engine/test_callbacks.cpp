@@ -257,3 +257,62 @@ TEST_CASE("suspend_step refuses what it cannot suspend", "[async][callbacks]") {
   CHECK(error_code(complete(*e, json::value(cb_other), result("success"))) == "STEP_NOT_SUSPENDED");
   CHECK(verify(*e).ok);
 }
+
+TEST_CASE("restore_callbacks rebuilds the callback records from the event log", "[async][callbacks][restore]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = async_engine(backend);
+  if (!e) return;
+  namespace ed = tokenrail::engine_detail;
+  auto start_in = [&](const std::string& wf, json::object extra = {}) {
+    extra["workflowId"] = wf;
+    extra["sessionId"] = "ses-restore";
+    return call(*e, "start_workflow", extra);
+  };
+  auto a = start_in("lin3");
+  auto sa = suspend(*e, a, 500);
+  auto b = start_in("lin3");
+  auto sb = suspend(*e, b);
+  auto p = start_in("async-parent");
+  auto sp = suspend(*e, p);
+  auto child = start_in("async-child", json::object{{"parent", json::object{{"callbackToken", sp.at("callbackToken")}}}});
+  auto fan = advance(*e, start_in("async-fanout", json::object{{"context", json::object{{"area", "x"}}}}), "prep");
+  const auto ds = fan.at("pending").at("delegations").as_array();
+  REQUIRE(ds.size() == 3);
+  CHECK(drive_to_end(*e, ds[0].at("stateToken"), "r0").at("isComplete") == true);
+  auto cancelled = start_in("lin3");
+  call(*e, "cancel_run", json::object{{"runId", run_id_of(cancelled)}});
+  CHECK(complete(*e, sb.at("callbackToken"), result("error")).at("kind") == "blocked");
+
+  // Forget every callback record (as after import_session), then rebuild.
+  e->internals().store->write([&](tokenrail::storage::write_transaction& tx) {
+    std::vector<std::string> keys;
+    tx.scan(tokenrail::storage::table::callbacks, "", [&](std::string_view k, std::string_view) {
+      keys.emplace_back(k);
+      return true;
+    });
+    for (auto& k : keys) tx.erase(tokenrail::storage::table::callbacks, k);
+  });
+  CHECK(error_code(complete(*e, sa.at("callbackToken"), result("success", "x"))) == "STEP_NOT_SUSPENDED");
+  e->internals().store->write([&](tokenrail::storage::write_transaction& tx) {
+    ed::restore_callbacks(e->internals(), tx, "ses-restore");
+  });
+
+  // Open callbacks work again: suspend replays, deadlines expire, children complete parents.
+  CHECK(e->call("suspend_step", json::serialize(json::object{{"stateToken", a.at("stateToken")},
+                                                               {"ackToken", a.at("ackToken")},
+                                                               {"timeoutMs", 500}})) == json::serialize(sa));
+  auto x = call(*e, "expire_callbacks", json::object{{"now", 1'800'000'000'000}});
+  REQUIRE(x.at("expired").as_array().size() == 1);
+  CHECK(x.at("expired").at(0).at("callbackToken") == sa.at("callbackToken"));
+  CHECK(error_code(complete(*e, sb.at("callbackToken"), result("success", "x"))) == "CALLBACK_ALREADY_RESOLVED");
+  CHECK(advance(*e, child, "child done").at("isComplete") == true);
+  CHECK(get_run(*e, run_id_of(p)).at("status").at("pendingStepId") == "review");
+  CHECK(drive_to_end(*e, ds[1].at("stateToken"), "r1").at("isComplete") == true);
+  CHECK(drive_to_end(*e, ds[2].at("stateToken"), "r2").at("isComplete") == true);
+  auto ctx = tip_context(*e, run_id_of(fan));
+  REQUIRE(ctx.at("delegations").at("fan").as_array().size() == 3);
+  CHECK(str(ctx.at("delegations").at("fan").at(0), "notesMarkdown") == "r0");
+  CHECK(get_run(*e, run_id_of(fan)).at("status").at("pendingStepId") == "merge");
+  CHECK(call(*e, "cancel_run", json::object{{"runId", run_id_of(cancelled)}}).at("phase") == "Cancelled");
+  CHECK(verify(*e).ok);
+}
