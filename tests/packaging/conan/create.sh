@@ -40,6 +40,11 @@ for remote in $("$conan" remote list --format=json 2>/dev/null | python3 -c \
   "$conan" remote remove "$remote" >/dev/null
 done
 
+# One tokenrail in the cache at a time (each commit is a new recipe revision).
+"$conan" remove "tokenrail/*" --confirm >/dev/null 2>&1 || true
+# conan create builds test_package/ in place: leave the tree as it was.
+trap 'rm -rf "$root/test_package/build"' EXIT
+
 shared=False
 [ "${TOKENRAIL_CONAN_SHARED:-0}" = 1 ] && shared=True
 "$conan" create "$root" --profile:all "$here/profile" --build=missing \
