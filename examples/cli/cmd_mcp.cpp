@@ -49,6 +49,7 @@ int cmd_mcp(const global_options& g, const args& a) {
   }
   host::mcp_options opts;
   opts.instructions = std::string(instructions);
+  opts.server_version = TOKENRAIL_CLI_VERSION;
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (a[i] == "--max-message-bytes" && i + 1 < a.size()) {
       try {

@@ -28,6 +28,7 @@ Global options (anywhere on the line):
                           colon-separated, used when no --workflows is given)
   --memory                use an ephemeral in-memory store instead
   -h, --help              this help; 'tokenrail <command> --help' for a command
+  --version               the CLI's version
 
 Exit codes: 0 success, 1 an error returned by the engine (as data), 2 usage.
 )";
@@ -50,6 +51,10 @@ int main(int argc, char** argv) {
   args a(rest.begin() + 1, rest.end());
   if (cmd == "-h" || cmd == "--help" || cmd == "help") {
     std::cout << usage;
+    return exit_ok;
+  }
+  if (cmd == "--version" || cmd == "version") {
+    std::cout << "tokenrail " << TOKENRAIL_CLI_VERSION << "\n";
     return exit_ok;
   }
   if (cmd == "call") return cmd_call(g, a);

@@ -78,6 +78,8 @@ def case_help():
         assert sub.startswith(f"usage: tokenrail {cmd}"), sub
         _, sub, _ = run(cmd, "-h", check_rc=0)
         assert sub.startswith(f"usage: tokenrail {cmd}")
+    _, out, _ = run("--version", check_rc=0)
+    assert out.startswith("tokenrail "), out
     run(check_rc=2)
     _, _, err = run("frobnicate", check_rc=2)
     assert "unknown command" in err
@@ -124,6 +126,9 @@ def case_run():
     # A low-severity bug skips the reproduction and the regression test.
     _, out, _ = mem("run", "bug-triage", "--auto", "--context", '{"ticket": "T-1", "severity": "low", "component": "ui"}', check_rc=0)
     assert "(reproduce)" not in out and "(regression-test)" not in out and "in 6 steps" in out, out
+    # --render prints each step's text-first rendering.
+    _, out, _ = mem("run", "bug-triage", "--auto", "--render", "--context", CONTEXT, check_rc=0)
+    assert out.count("```json\n{\n  \"stateToken\"") == 9 and "# Workflow complete" in out, out[-500:]
     _, _, err = mem("run", "no-such-workflow", "--auto", check_rc=1)
     assert "WORKFLOW_NOT_FOUND" in err, err
     mem("run", "bug-triage", check_rc=2)                      # --auto is required

@@ -24,8 +24,14 @@ function check(cond, message) {
 
 async function withClient(fn) {
   const transport = new StdioClientTransport({ command: cli, args: serverArgs, stderr: 'inherit' });
+  // The SDK tells the transport which protocol version initialize agreed on.
+  let negotiated = null;
+  transport.setProtocolVersion = (v) => { negotiated = v; };
   const client = new Client({ name: 'tokenrail-e2e', version: '1.0.0' });
   await client.connect(transport);
+  // The SDK asks for its newest version; the server answers with that one if
+  // it speaks it, else with its own newest, which this SDK also speaks.
+  check(['2025-06-18', '2025-03-26', '2024-11-05'].includes(negotiated), `negotiated protocol version (${negotiated})`);
   try {
     await fn(client);
   } finally {
