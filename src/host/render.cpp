@@ -273,6 +273,64 @@ void render_step_response(std::string& out, const json::value& response) {
   render_tokens(out, response);
 }
 
+void render_workflow_list(std::string& out, const json::array& workflows) {
+  out += "# Workflows\n\n";
+  if (workflows.empty()) out += "No workflows are loaded.\n\n";
+  for (const auto& w : workflows) {
+    std::string_view id = str(w, "workflowId");
+    if (id.empty()) id = str(w, "id");
+    std::string_view name = str(w, "name");
+    out += "- **" + std::string(name.empty() ? id : name) + "** (" + code_span(id);
+    std::string_view version = str(w, "version");
+    if (!version.empty()) out += ", " + std::string(version);
+    out += ")";
+    std::string_view description = str(w, "description");
+    if (!description.empty()) out += ": " + std::string(description);
+    out += "\n";
+  }
+  if (!workflows.empty()) out += "\nStart one with `start_workflow` and its `workflowId`.\n";
+}
+
+void render_candidates(std::string& out, const json::array& candidates) {
+  out += "# Runs to resume\n\n";
+  if (candidates.empty()) {
+    out += "Nothing matched.\n";
+    return;
+  }
+  json::array tokens;
+  std::size_t n = 0;
+  for (const auto& c : candidates) {
+    out += std::to_string(++n) + ". " + code_span(str(c, "workflowId")) + ", run " + code_span(str(c, "runId")) +
+           " in session " + code_span(str(c, "sessionId"));
+    const json::value* complete = member(c, "isComplete");
+    if (complete && complete->is_bool() && complete->get_bool()) out += ": complete";
+    else if (!str(c, "pendingStepId").empty()) out += ": pending " + code_span(str(c, "pendingStepId"));
+    out += "\n";
+    std::string_view why = str(c, "whyMatched");
+    if (!why.empty()) out += "   - matched on " + std::string(why) + "\n";
+    json::object t;
+    t["runId"] = str(c, "runId");
+    t["stateToken"] = str(c, "stateToken");
+    tokens.push_back(std::move(t));
+  }
+  out += "\nTo resume, call `continue_workflow` with a candidate's `stateToken` and no `ackToken`: it returns "
+         "the pending step and a fresh `ackToken`.\n\n";
+  json_block(out, tokens);
+}
+
+void render_checkpoint(std::string& out, const json::value& response) {
+  const json::value& cp = *member(response, "checkpoint");
+  out += "# Checkpoint recorded\n\n";
+  std::string_view node = str(cp, "nodeId");
+  if (!node.empty()) out += "Saved at node " + code_span(node) + "; the run did not advance.\n\n";
+  json::object block;
+  for (std::string_view key : {"stateToken", "checkpointToken"}) {
+    const json::value* v = member(response, key);
+    if (v && !v->is_null()) block[key] = *v;
+  }
+  json_block(out, block);
+}
+
 }  // namespace
 
 std::string pretty_json(const json::value& v) {
@@ -320,6 +378,18 @@ std::string render_response(std::string_view operation, const json::value& respo
   std::string out;
   if (member(response, "pending") || member(response, "isComplete")) {
     render_step_response(out, response);
+    return out;
+  }
+  if (const json::value* w = member(response, "workflows"); w && w->is_array() && operation == "list_workflows") {
+    render_workflow_list(out, w->get_array());
+    return out;
+  }
+  if (const json::value* c = member(response, "candidates"); c && c->is_array()) {
+    render_candidates(out, c->get_array());
+    return out;
+  }
+  if (const json::value* cp = member(response, "checkpoint"); cp && cp->is_object()) {
+    render_checkpoint(out, response);
     return out;
   }
   out += "# " + code_span(operation.empty() ? std::string_view("response") : operation) + "\n\n";
