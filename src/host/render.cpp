@@ -107,6 +107,38 @@ std::string code_span(std::string_view s) {
   return out;
 }
 
+// If `text` leaves a fenced code block open (``` or ~~~ without its closing
+// line), the fence that closes it; empty otherwise. Without it an unclosed
+// fence in a prompt would swallow the tokens block rendered after it.
+std::string unclosed_fence(std::string_view text) {
+  std::string open;  // the opening fence run while inside a block
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    std::size_t nl = text.find('\n', pos);
+    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    std::size_t indent = line.find_first_not_of(' ');
+    if (indent != std::string_view::npos && indent <= 3) {
+      line.remove_prefix(indent);
+      char c = line.empty() ? 0 : line.front();
+      if (c == '`' || c == '~') {
+        std::size_t run = line.find_first_not_of(c);
+        if (run == std::string_view::npos) run = line.size();
+        if (run >= 3) {
+          if (open.empty()) {
+            open.assign(run, c);
+          } else if (c == open.front() && run >= open.size() &&
+                     line.find_first_not_of(" \t\r", run) == std::string_view::npos) {
+            open.clear();
+          }
+        }
+      }
+    }
+    if (nl == std::string_view::npos) break;
+    pos = nl + 1;
+  }
+  return open;
+}
+
 bool truthy_confirmation(const json::value* v) {
   if (!v) return false;
   if (v->is_bool()) return v->get_bool();
@@ -214,6 +246,8 @@ void render_step_response(std::string& out, const json::value& response) {
       std::string_view p = prompt->get_string();
       out += std::string(p);
       if (p.empty() || p.back() != '\n') out += '\n';
+      std::string close = unclosed_fence(p);
+      if (!close.empty()) out += close + "\n";
       out += '\n';
     }
     const json::value* guidance = member(*pending, "guidance");
