@@ -1,27 +1,18 @@
 // engine::open and the operation boundary (engine::call).
 #include "engine/context.hpp"
+#include "engine/request_check.hpp"
 
 #include <tokenrail/crypto/hash.hpp>
 #include <tokenrail/engine/tool_definitions.hpp>
 #include <tokenrail/json/canonical.hpp>
 #include <tokenrail/json/schema.hpp>
-#if __has_include(<tokenrail/storage/keyring_file.hpp>)
 #include <tokenrail/storage/keyring_file.hpp>
-#define TOKENRAIL_HAVE_KEYRING_FILE 1
-#endif
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <chrono>
 #include <new>
-
-// Until the LMDB backend lands (helper "storage"), the engine links without
-// it: a weak reference is null when no definition exists, and opening an
-// lmdb store then reports STORAGE_ERROR instead of failing to link.
-namespace tokenrail::storage {
-[[gnu::weak]] result<std::unique_ptr<store>> open_lmdb_store(const lmdb_options& options);
-}
 
 namespace tokenrail {
 
@@ -139,8 +130,6 @@ result<std::unique_ptr<engine>> engine::open(const boost::json::value& config, c
       o.initial_map_bytes = get_u64(st, "mapSizeBytes", o.initial_map_bytes);
       o.max_map_bytes = get_u64(st, "maxMapSizeBytes", 0);
       if (auto* ro = st.if_contains("readOnly")) o.read_only = ro->as_bool();
-      if (&storage::open_lmdb_store == nullptr)
-        return error::make(errc::STORAGE_ERROR, "the lmdb backend is not built into this library");
       auto s = storage::open_lmdb_store(o);
       if (!s) return std::move(s).error();
       p->store = std::move(*s);
@@ -159,16 +148,14 @@ result<std::unique_ptr<engine>> engine::open(const boost::json::value& config, c
       if (!ring) return std::move(ring).error();
       p->ring = std::move(*ring);
     } else if (kr.if_contains("path") || backend == "lmdb") {
-#ifdef TOKENRAIL_HAVE_KEYRING_FILE
+      // D9: the keyring file beside the store (<path>/keyring.json, mode
+      // 0600, created on first open) unless the host names another file.
       p->keyring_path = kr.if_contains("path") ? std::string(kr.at("path").as_string())
                                                : store_path + "/keyring.json";
       auto ring = storage::load_or_create_keyring(p->keyring_path);
       if (!ring) return std::move(ring).error();
       p->ring = std::move(*ring);
       p->persistent_keyring = true;
-#else
-      return error::make(errc::KEYRING_ERROR, "keyring files are not available in this build");
-#endif
     } else {
       p->ring = token::keyring::generate();
     }
@@ -240,7 +227,12 @@ std::string dispatch(engine::impl& e, std::string_view operation, const boost::j
   }
   const tool_definition* def = find_tool_definition(operation);
   if (def) {
-    if (auto v = json::validate(def->input_schema(), request)) throw failure(error::at(errc::INVALID_REQUEST, v->pointer, v->expected));
+    // The hot operations have a hand-written check equal to their schema
+    // (request_check.hpp); the generic validator still decides, and names
+    // the pointer, whenever that check does not say "valid".
+    const std::optional<bool> fast = fast_request_check(operation, request);
+    if (!(fast && *fast))
+      if (auto v = json::validate(def->input_schema(), request)) throw failure(error::at(errc::INVALID_REQUEST, v->pointer, v->expected));
   } else if (!request.is_object()) {
     throw failure(error::at(errc::INVALID_REQUEST, "", "a JSON object"));
   }
