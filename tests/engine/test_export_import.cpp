@@ -3,6 +3,8 @@
 // tokens, growing a session by a later import, conflicts.
 #include "engine/sessions_support.hpp"
 
+#include <random>
+
 using namespace trtest;
 
 namespace {
@@ -200,4 +202,75 @@ TEST_CASE("a suspended step (D8) survives export/import and completes in the imp
   CHECK(c.at("pending").at("stepId") == "s2");
   CHECK(call(*b, "get_run", json::object{{"runId", run_id}}).at("status").at("phase") == "Running");
   CHECK(verify_report_of(*b).ok);
+}
+
+TEST_CASE("random sessions with loops, forks, context and checkpoints round-trip exactly", "[sessions][export]") {
+  const auto backend = GENERATE(from_range(backends()));
+  const std::vector<std::string> dirs = {std::string(TOKENRAIL_FIXTURES) + "/workflows"};
+  auto a = make_engine(backend, session_defs(), dirs);
+  if (!a) return;
+  const std::vector<std::pair<std::string, json::object>> starts = {
+      {"lin3", {{"ticket", "T-1"}}},
+      {"migration-nested", {{"modules", json::array{"auth", "db"}}, {"leftovers", 1}}},
+      {"bug-fix-while", {{"bugsRemaining", 2}}},
+  };
+  for (std::uint32_t seed = 1; seed <= 4; ++seed) {
+    std::mt19937 rng(seed);
+    auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
+    const std::string sid = "ses-rand-" + std::to_string(seed);
+    std::vector<json::value> open;   // responses with an ackToken
+    for (int i = 0; i < 2; ++i) {
+      const auto& [wf, ctx] = starts[pick(starts.size())];
+      auto r = start_in(*a, wf, sid, ctx);
+      INFO(json::serialize(r));
+      REQUIRE(error_code(r).empty());
+      open.push_back(r);
+    }
+    for (int op = 0; op < 40 && !open.empty(); ++op) {
+      const std::size_t k = pick(open.size());
+      const json::value r = open[k];
+      switch (pick(4)) {
+        case 0: {   // rewind: rehydrate and branch
+          auto h = call(*a, "continue_workflow", json::object{{"stateToken", r.at("stateToken")}});
+          REQUIRE(error_code(h).empty());
+          if (!h.at("isComplete").as_bool()) open.push_back(h);
+          break;
+        }
+        case 1:
+          REQUIRE(error_code(checkpoint(*a, r, "checkpoint " + std::to_string(op))).empty());
+          break;
+        default: {  // advance, sometimes with a context delta
+          json::object req{{"stateToken", r.at("stateToken")}, {"ackToken", r.at("ackToken")},
+                           {"output", json::object{{"notesMarkdown", "op " + std::to_string(op)}}}};
+          if (pick(2)) req["context"] = json::object{{"leftovers", 0}, {"bugsRemaining", 0}, {"n", op}};
+          auto n = call(*a, "continue_workflow", req);
+          INFO(json::serialize(n));
+          if (error_code(n) == "ACK_ALREADY_USED") break;   // that pair was advanced with another body
+          REQUIRE(error_code(n).empty());
+          if (n.at("kind") == "ok" && !n.at("isComplete").as_bool()) open.push_back(n);
+        }
+      }
+    }
+    auto bundle = export_bundle(*a, sid);
+    auto b = make_engine(backend, {});
+    REQUIRE(b);
+    auto imp = import_bundle(*b, bundle);
+    INFO(json::serialize(imp));
+    REQUIRE(error_code(imp).empty());
+    for (const auto& rid : imp.at("runIds").as_array())
+      CHECK(call(*a, "get_run", json::object{{"runId", rid}}) == call(*b, "get_run", json::object{{"runId", rid}}));
+    CHECK(json::serialize(export_bundle(*b, sid)) == json::serialize(bundle));
+    CHECK(verify_report_of(*b).ok);
+    // Every run continues in the importing store from its preferred tip.
+    for (const auto& rid : imp.at("runIds").as_array()) {
+      auto c = call(*b, "resume_session", json::object{{"runId", rid}});
+      auto h = call(*b, "continue_workflow", json::object{{"stateToken", c.at("candidates").at(0).at("stateToken")}});
+      REQUIRE(error_code(h).empty());
+      if (h.at("isComplete").as_bool()) continue;
+      auto n = advance(*b, h, "after import");
+      INFO(json::serialize(n));
+      CHECK(error_code(n).empty());
+    }
+    CHECK(verify_report_of(*b).ok);
+  }
 }
