@@ -9,8 +9,9 @@
 //     (request and response as strings, so the test compares bytes). A
 //     line is written only after engine::call returned, i.e. after the
 //     commit: a durable store must still have it after a SIGKILL.
-//   durability_worker serve <dir>
-//     Prints "ready" (or "open-error <error json>"), then for each stdin
+//   durability_worker serve <dir> [configJson]
+//     Opens the engine (with configJson instead of the default config for
+//     dir when given), prints "ready" (or "open-error <error json>"), then for each stdin
 //     line "<atMicros>\t<op>\t<request>" waits until CLOCK_REALTIME reaches
 //     atMicros (0: no wait; the tests use it as a cross-process barrier),
 //     calls the engine and prints the response on one line. Exits at EOF.
@@ -47,8 +48,9 @@ void write_line(const std::string& line) {
   }
 }
 
-std::unique_ptr<tokenrail::engine> open_engine(const std::string& dir) {
-  auto e = tokenrail::engine::open(json::value(trdur::lmdb_config(dir)));
+std::unique_ptr<tokenrail::engine> open_engine(const std::string& dir, const std::string& config = "") {
+  auto e = config.empty() ? tokenrail::engine::open(json::value(trdur::lmdb_config(dir)))
+                          : tokenrail::engine::open(std::string_view(config));
   if (!e) {
     write_line("open-error " + json::serialize(e.error().to_json()));
     std::_Exit(2);
@@ -119,8 +121,8 @@ int churn(const std::string& dir, std::uint64_t seed, std::uint64_t max_ops) {
   return 0;
 }
 
-int serve(const std::string& dir) {
-  auto eng = open_engine(dir);
+int serve(const std::string& dir, const std::string& config) {
+  auto eng = open_engine(dir, config);
   write_line("ready");
   std::string line;
   while (std::getline(std::cin, line)) {
@@ -148,7 +150,7 @@ int serve(const std::string& dir) {
 int main(int argc, char** argv) {
   std::vector<std::string> a(argv, argv + argc);
   if (a.size() == 5 && a[1] == "churn") return churn(a[2], std::stoull(a[3]), std::stoull(a[4]));
-  if (a.size() == 3 && a[1] == "serve") return serve(a[2]);
-  std::fprintf(stderr, "usage: durability_worker churn <dir> <seed> <maxOps> | serve <dir>\n");
+  if ((a.size() == 3 || a.size() == 4) && a[1] == "serve") return serve(a[2], a.size() == 4 ? a[3] : "");
+  std::fprintf(stderr, "usage: durability_worker churn <dir> <seed> <maxOps> | serve <dir> [configJson]\n");
   return 2;
 }

@@ -163,6 +163,39 @@ class worker {
   std::vector<std::string> queue_;
 };
 
+/// A "serve" worker's first line must be "ready".
+inline void expect_ready(worker& w) {
+  auto l = w.line();
+  REQUIRE(l);
+  REQUIRE(*l == "ready");
+}
+
+/// Sends one call to a "serve" worker (at_us: the barrier instant, 0 none)
+/// without waiting for the answer.
+inline void post(worker& w, const std::string& op, const std::string& req, std::int64_t at_us = 0) {
+  w.send(std::to_string(at_us) + "\t" + op + "\t" + req);
+}
+
+/// One call through a "serve" worker; its response text.
+inline std::string ask(worker& w, const std::string& op, const std::string& req) {
+  post(w, op, req);
+  auto l = w.line();
+  REQUIRE(l);
+  return *l;
+}
+
+inline std::int64_t now_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+/// continue_workflow request text advancing from a response `r`.
+inline std::string advance_request(const json::value& r, const std::string& notes) {
+  return json::serialize(json::object{{"stateToken", r.at("stateToken")},
+                                      {"ackToken", r.at("ackToken")},
+                                      {"output", json::object{{"notesMarkdown", notes}}}});
+}
+
 inline std::unique_ptr<tokenrail::engine> open_engine(const std::string& dir, const std::string& durability = "durable") {
   auto e = tokenrail::engine::open(json::value(lmdb_config(dir, durability)));
   if (!e) FAIL("engine::open failed: " << json::serialize(e.error().to_json()));
