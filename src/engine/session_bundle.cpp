@@ -76,6 +76,16 @@ struct checked_bundle {
   std::map<std::tuple<std::uint64_t, std::uint32_t, std::uint32_t>, std::pair<std::string, std::uint64_t>>
       digests;                                                 // (run, node, attempt) -> (digest bytes, index)
   std::map<std::string, std::shared_ptr<const workflow::compiled>> workflows;   // the ones runs use
+  struct checkpoint {
+    std::uint64_t run;
+    std::uint32_t node;
+    hash32 digest;   // of the content (the event's data), as checkpoint_workflow keys it
+    std::int64_t at;
+  };
+  std::vector<checkpoint> checkpoints;
+  /// What each advance sent besides its tokens, by the node it created:
+  /// {context?, output?} (from context_set / output_appended).
+  std::map<std::pair<std::uint64_t, std::uint32_t>, boost::json::object> request_body;
 };
 
 checked_bundle check_bundle(const boost::json::object& b) {
@@ -97,7 +107,7 @@ checked_bundle check_bundle(const boost::json::object& b) {
 
   // ---- 2. the chain, event by event.
   hash32 running{};
-  std::map<std::pair<std::uint64_t, std::uint32_t>, boost::json::object> request_body;   // (run, child)
+  auto& request_body = c.request_body;
   const auto& list = events->as_array();
   c.stored.reserve(list.size());
   c.hashes.reserve(list.size());
@@ -146,6 +156,8 @@ checked_bundle check_bundle(const boost::json::object& b) {
       c.run_hash[*ev.run] = std::string(hash->as_string());
     } else if (ev.kind == event_kind::node_created && ev.run && ev.node) {
       c.node_event.emplace(std::make_pair(*ev.run, *ev.node), i);
+    } else if (ev.kind == event_kind::checkpoint_recorded && ev.run && ev.node) {
+      c.checkpoints.push_back({*ev.run, *ev.node, blake2b(json::canonicalize(ev.data)), ev.at});
     } else if ((ev.kind == event_kind::context_set || ev.kind == event_kind::output_appended) && ev.run && ev.node) {
       const char* field = ev.kind == event_kind::context_set ? "context" : "output";
       if (auto* v = ev.data.if_contains(field)) request_body[{*ev.run, *ev.node}][field] = *v;
@@ -316,11 +328,60 @@ void write_run(engine::impl& e, storage::write_transaction& tx, const checked_bu
     out.context = &cn.context;
     std::string response;
     try {
+      // The interpreter is pure: advancing the parent's cursor again with
+      // the recorded output gives the warnings the first response carried.
+      static const boost::json::value no_output;
+      const boost::json::value* output = &no_output;
+      if (auto b = c.request_body.find({run, child}); b != c.request_body.end())
+        if (auto* o = b->second.if_contains("output")) output = o;
+      out.warnings = workflow::advance(prog, cursors.at(k.first), cn.context, *output).warnings;
       response = step_response(e, std::move(out));
     } catch (const failure& f) {
       bad_event(d->second.second, "the recorded advance cannot be rendered: " + f.err().message);
     }
     tx.put(storage::table::acks, ack_key(run, k.first, k.second), encode_ack(d->second.first, child, response));
+  }
+
+  // Idempotency indexes, so that repeating a checkpoint or a keyed start in
+  // this store answers as it did at home instead of recording again. The
+  // responses are those checkpoint_workflow / start_workflow give, with
+  // this store's tokens (test_export_import checks they are byte-identical
+  // when both stores share a secret).
+  auto codec = e.codec();
+  for (const auto& cp : c.checkpoints) {
+    if (cp.run != run) continue;
+    const std::string key = checkpoint_index_key(run, cp.node, as_view(cp.digest).substr(0, 16));
+    if (tx.get(storage::table::indexes, key)) continue;
+    boost::json::object r;
+    boost::json::object point;
+    point["runId"] = rid;
+    point["nodeId"] = format_node_id(run, cp.node);
+    point["digest"] = to_hex(as_view(cp.digest).substr(0, 16));
+    point["at"] = format_time(cp.at);
+    r["checkpoint"] = std::move(point);
+    r["stateToken"] = codec->mint(token::kind::state, {run, cp.node, 0});
+    r["checkpointToken"] = codec->mint(token::kind::checkpoint, {run, cp.node, 0});
+    r["session"] = boost::json::object{{"sessionId", c.session_id}, {"runId", rid}};
+    tx.put(storage::table::indexes, key, boost::json::serialize(r));
+  }
+  if (auto* idem = spec->as_object().if_contains("idempotencyKey"); idem && idem->is_string() && pr.nodes.count(0)) {
+    const std::string key = idempotency_index_key(std::string_view(idem->as_string()));
+    if (!tx.get(storage::table::indexes, key)) {
+      const projected_node& root = pr.nodes.at(0);
+      step_response_in out;
+      out.run = &info;
+      out.seq = 0;
+      out.complete = root.complete;
+      out.attempt = 0;
+      out.at = &cursors.at(0);
+      out.context = &root.context;
+      try {
+        out.warnings = workflow::start(prog, root.context).warnings;
+        tx.put(storage::table::indexes, key, step_response(e, std::move(out)));
+      } catch (const failure& f) {
+        bad_event(started_at, "the run's first step cannot be rendered: " + f.err().message);
+      }
+    }
   }
 }
 

@@ -126,6 +126,36 @@ TEST_CASE("with one shared secret, a recorded advance replays byte-identically i
   CHECK(error_code(call(*b, "continue_workflow", req)) == "ACK_ALREADY_USED");
 }
 
+TEST_CASE("with one shared secret, repeated checkpoints and keyed starts answer as at home",
+          "[sessions][export]") {
+  const auto backend = GENERATE(from_range(backends()));
+  const std::string secret(64, 'd');
+  auto a = make_engine_with_secret(backend, session_defs(), secret);
+  auto b = make_engine_with_secret(backend, session_defs(), secret);
+  if (!a || !b) return;
+  const std::string start_req = json::serialize(json::object{
+      {"workflowId", "lin3"}, {"sessionId", "ses-keys"}, {"idempotencyKey", "job-7"}, {"context", json::object{{"ticket", "T-7"}}}});
+  const std::string started = a->call("start_workflow", start_req);
+  auto r0 = json::parse(started);
+  REQUIRE(error_code(r0).empty());
+  const std::string cp_req = json::serialize(json::object{{"stateToken", r0.at("stateToken")}, {"notesMarkdown", "halfway"}});
+  const std::string cp = a->call("checkpoint_workflow", cp_req);
+  REQUIRE(error_code(json::parse(cp)).empty());
+  auto r1 = advance(*a, r0, "one");
+  auto r2 = advance(*a, r1, "two");   // a response with a render warning-free step
+  REQUIRE(error_code(r2).empty());
+  REQUIRE(error_code(import_bundle(*b, export_bundle(*a, "ses-keys"))).empty());
+  const auto before = b->internals().store->stats().entries;
+  CHECK(b->call("checkpoint_workflow", cp_req) == cp);
+  CHECK(b->call("start_workflow", start_req) == started);
+  CHECK(b->internals().store->stats().entries == before);
+  // The recorded advances replay with the bytes they had at home.
+  json::object adv{{"stateToken", r1.at("stateToken")}, {"ackToken", r1.at("ackToken")},
+                   {"output", json::object{{"notesMarkdown", "two"}}}};
+  CHECK(b->call("continue_workflow", json::serialize(adv)) == a->call("continue_workflow", json::serialize(adv)));
+  CHECK(verify_report_of(*b).ok);
+}
+
 TEST_CASE("a later export of a grown session extends an earlier import; a diverged one is refused",
           "[sessions][export]") {
   const auto backend = GENERATE(from_range(backends()));
