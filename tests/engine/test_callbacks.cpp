@@ -316,3 +316,35 @@ TEST_CASE("restore_callbacks rebuilds the callback records from the event log", 
   CHECK(call(*e, "cancel_run", json::object{{"runId", run_id_of(cancelled)}}).at("phase") == "Cancelled");
   CHECK(verify(*e).ok);
 }
+
+TEST_CASE("a completion's output goes through the step's validation", "[async][callbacks][validation]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = async_engine(backend);
+  if (!e) return;
+  auto r = start(*e, "async-validated");
+  auto s = suspend(*e, r);
+  // complete_step: refused output -> blocked, nothing resolved, fix and send again.
+  auto b = complete(*e, s.at("callbackToken"), result("success", "no heading"));
+  INFO(json::serialize(b));
+  CHECK(b.at("kind") == "blocked");
+  CHECK(str(b.at("blockers").at(0), "pointer").rfind("/result/output", 0) == 0);
+  CHECK(phase(*e, run_id_of(r)) == "Waiting");
+  CHECK(events_of_kind(*e, "step_completed").empty());
+  auto ok = complete(*e, s.at("callbackToken"), result("success", "## Report\nall good"));
+  CHECK(ok.at("kind") == "ok");
+  CHECK(ok.at("pending").at("stepId") == "after");
+
+  // A child's final output that the parent's step refuses: a failed attempt.
+  auto p = start(*e, "async-validated");
+  auto sp = suspend(*e, p);
+  auto c = call(*e, "start_workflow", json::object{{"workflowId", "async-child"},
+                                                   {"parent", json::object{{"callbackToken", sp.at("callbackToken")}}}});
+  CHECK(advance(*e, c, "no heading either").at("isComplete") == true);
+  auto g = get_run(*e, run_id_of(p));
+  INFO(json::serialize(g));
+  CHECK(g.at("status").at("phase") == "Running");
+  CHECK(g.at("status").at("pendingStepId") == "report");
+  CHECK(g.at("status").at("lastResult").at("status") == "error");
+  CHECK(g.at("status").at("lastResult").at("errorCode") == "OUTPUT_REJECTED");
+  CHECK(verify(*e).ok);
+}
