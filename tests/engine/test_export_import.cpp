@@ -3,6 +3,7 @@
 // tokens, growing a session by a later import, conflicts.
 #include "engine/sessions_support.hpp"
 
+#include <chrono>
 #include <random>
 
 using namespace trtest;
@@ -303,4 +304,43 @@ TEST_CASE("random sessions with loops, forks, context and checkpoints round-trip
     }
     CHECK(verify_report_of(*b).ok);
   }
+}
+
+// Not a timed test (hidden tag): prints how long export, import, verify and
+// resume_session take on a bigger session.  Run with
+//   test_sessions "[.perf]"
+TEST_CASE("sizes and times of a 2,000-advance session", "[.perf][sessions]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto a = make_engine(backend, {linear_workflow("lin10", 10)});
+  // A bundle this size is over the default request limit (1 MiB).
+  auto b = make_engine(backend, {}, {}, json::object{{"maxRequestBytes", 64 << 20}});
+  if (!a || !b) return;
+  const std::string notes(200, 'n');
+  for (int run = 0; run < 200; ++run) {
+    auto r = start_in(*a, "lin10", "ses-big");
+    for (int i = 0; i < 10; ++i) r = advance(*a, r, notes + " run " + std::to_string(run));
+    REQUIRE(r.at("isComplete") == true);
+  }
+  using clock = std::chrono::steady_clock;
+  auto ms = [](clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
+  auto t0 = clock::now();
+  const std::string exported = a->call("export_session", R"({"sessionId":"ses-big"})");
+  auto t1 = clock::now();
+  auto bundle = json::parse(exported).at("bundle");
+  const std::string req = json::serialize(json::object{{"bundle", bundle}});
+  auto t2 = clock::now();
+  auto imp = json::parse(b->call("import_session", req));
+  auto t3 = clock::now();
+  INFO(error_code(imp));
+  REQUIRE(error_code(imp).empty());
+  auto t4 = clock::now();
+  auto v = call(*b, "verify", json::object{});
+  auto t5 = clock::now();
+  CHECK(v.at("ok") == true);
+  auto res = call(*b, "resume_session", json::object{{"query", "run 117"}});
+  auto t6 = clock::now();
+  CHECK(res.at("candidates").at(0).at("whyMatched") == "notes: 'run 117'");
+  WARN(backend << ": " << bundle.at("events").as_array().size() << " events, bundle " << exported.size() / 1024
+               << " KiB; export " << ms(t1 - t0) << " ms, import " << ms(t3 - t2) << " ms, verify " << ms(t5 - t4)
+               << " ms, resume_session with a query " << ms(t6 - t5) << " ms");
 }
