@@ -172,18 +172,26 @@ result<std::unique_ptr<engine>> engine::open(const boost::json::value& config, c
     if (!lib) return std::move(lib).error();
     p->library = std::move(*lib);
 
-    // Format marker: refuse stores written by a newer engine.
-    p->store->write([&](storage::write_transaction& tx) {
-      auto v = tx.get(storage::table::meta, "format");
-      if (!v) {
-        tx.put(storage::table::meta, "format", store_format_version);
-      } else if (*v != store_format_version) {
+    // Format marker: refuse stores written by a newer engine. Read first
+    // and write only a missing marker, so a read-only engine (store.readOnly)
+    // opens an existing store and an ordinary open costs no commit.
+    auto check_format = [&](std::optional<std::string_view> v) {
+      if (v && *v != store_format_version) {
         boost::json::object d;
         d["found"] = *v;
         d["supported"] = store_format_version;
         fail(errc::STORE_VERSION_UNSUPPORTED, "the store was written by another engine format version", std::move(d));
       }
-    });
+      return v.has_value();
+    };
+    bool marked = false;
+    p->store->read([&](storage::read_transaction& tx) { marked = check_format(tx.get(storage::table::meta, "format")); });
+    if (!marked) {
+      p->store->write([&](storage::write_transaction& tx) {
+        if (!check_format(tx.get(storage::table::meta, "format")))
+          tx.put(storage::table::meta, "format", store_format_version);
+      });
+    }
     return std::unique_ptr<engine>(new engine(std::move(p)));
   } catch (const failure& f) {
     return f.err();

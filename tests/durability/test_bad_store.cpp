@@ -1,0 +1,223 @@
+// Bad store inputs through engine::open / engine::call (issue 4, D9, D14):
+// each is a clear error as data, never a crash, and a failed operation
+// writes nothing.
+#include "durability/store_checks.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+using namespace trdur;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// engine::open's error code for the store at dir ("" when it opened).
+std::string open_error(const std::string& dir, json::object extra_store = {}) {
+  auto cfg = lmdb_config(dir);
+  for (auto& kv : extra_store) cfg["store"].as_object()[kv.key()] = kv.value();
+  auto e = tokenrail::engine::open(json::value(cfg));
+  if (e) return "";
+  INFO(json::serialize(e.error().to_json()));
+  CHECK_FALSE(e.error().message.empty());
+  return std::string(tokenrail::errc_name(e.error().code));
+}
+
+/// A store with one run advanced once, closed again.
+void make_store(const std::string& dir) {
+  auto e = open_engine(dir);
+  auto r = json::parse(e->call("start_workflow", R"({"workflowId":"lin5"})"));
+  REQUIRE_FALSE(r.as_object().contains("error"));
+  auto a = json::parse(e->call("continue_workflow", advance_request(r, "one")));
+  REQUIRE_FALSE(a.as_object().contains("error"));
+}
+
+std::uint64_t entries(tokenrail::engine& e) { return e.internals().store->stats().entries; }
+
+}  // namespace
+
+TEST_CASE("bad store: a truncated data.mdb is STORE_CORRUPT", "[durability][badstore]") {
+  const std::string dir = fresh_dir("bad_trunc");
+  make_store(dir);
+  const auto size = fs::file_size(dir + "/data.mdb");
+  REQUIRE(size > 3 * 4096);
+  // LMDB's two meta pages come first; the pages they point at follow. Any
+  // cut that removes a page the current snapshot uses must be refused.
+  SECTION("only the meta pages left") { fs::resize_file(dir + "/data.mdb", 2 * 4096); }
+  SECTION("the last used page cut in half") { fs::resize_file(dir + "/data.mdb", size - 2048); }
+  SECTION("only the first page left") { fs::resize_file(dir + "/data.mdb", 4096); }
+  SECTION("a few bytes left") { fs::resize_file(dir + "/data.mdb", 100); }
+  INFO("data.mdb was " << size << " bytes, now " << fs::file_size(dir + "/data.mdb"));
+  CHECK(open_error(dir) == "STORE_CORRUPT");
+}
+
+TEST_CASE("bad store: random bytes in data.mdb are STORE_CORRUPT", "[durability][badstore]") {
+  const std::string dir = fresh_dir("bad_random");
+  std::mt19937 rng(7);
+  {
+    std::ofstream f(dir + "/data.mdb", std::ios::binary);
+    for (int i = 0; i < 64 * 1024; ++i) f.put(static_cast<char>(rng()));
+  }
+  CHECK(open_error(dir) == "STORE_CORRUPT");
+  // Random bytes over a real store's pages (meta pages kept) too.
+  const std::string dir2 = fresh_dir("bad_random2");
+  make_store(dir2);
+  {
+    std::fstream f(dir2 + "/data.mdb", std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(2 * 4096);
+    for (int i = 0; i < 4 * 4096; ++i) f.put(static_cast<char>(rng()));
+  }
+  CHECK(open_error(dir2) == "STORE_CORRUPT");
+}
+
+TEST_CASE("bad store: a path that is a regular file is INVALID_CONFIG", "[durability][badstore]") {
+  const std::string dir = fresh_dir("bad_file");
+  const std::string file = dir + "/not-a-dir";
+  std::ofstream(file) << "hello";
+  CHECK(open_error(file) == "INVALID_CONFIG");
+  CHECK(fs::file_size(file) == 5);   // left as it was
+}
+
+TEST_CASE("bad store: a directory without permission is STORE_READ_ONLY", "[durability][badstore]") {
+  const std::string dir = fresh_dir("bad_perm");
+  make_store(dir);
+  fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec);   // 0500: no writes
+  const std::string empty_dir = fresh_dir("bad_perm_empty");
+  fs::permissions(empty_dir, fs::perms::none);                             // 0000
+  if (::geteuid() != 0) {
+    CHECK(open_error(dir) == "STORE_READ_ONLY");
+    CHECK(open_error(empty_dir) == "STORE_READ_ONLY");
+  } else {
+    // Root ignores permission bits, so the check runs in a forked child
+    // that drops to an unprivileged user (nobody) before opening; the
+    // child reports the codes on a pipe. No engine is open in this process
+    // at this point, so the child inherits no LMDB environment.
+    int p[2];
+    REQUIRE(::pipe(p) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::close(p[0]);
+      std::string out;
+      if (::setgid(65534) != 0 || ::setuid(65534) != 0) {
+        out = "cannot-drop-privileges";
+      } else {
+        for (const auto& d : {dir, empty_dir}) {
+          auto e = tokenrail::engine::open(json::value(lmdb_config(d)));
+          out += (e ? std::string("opened") : std::string(tokenrail::errc_name(e.error().code))) + "\n";
+        }
+      }
+      (void)!::write(p[1], out.data(), out.size());
+      ::_exit(0);
+    }
+    ::close(p[1]);
+    std::string got;
+    char buf[256];
+    ssize_t n;
+    while ((n = ::read(p[0], buf, sizeof buf)) > 0) got.append(buf, static_cast<std::size_t>(n));
+    ::close(p[0]);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    REQUIRE(WIFEXITED(st));
+    INFO("as nobody: " << got);
+    CHECK(got == "STORE_READ_ONLY\nSTORE_READ_ONLY\n");
+  }
+  fs::permissions(dir, fs::perms::owner_all);
+  fs::permissions(empty_dir, fs::perms::owner_all);
+  // Nothing was written to the store by the refused opens: it still verifies.
+  auto e = open_engine(dir);
+  CHECK(verify_op(*e).at("ok").as_bool());
+}
+
+TEST_CASE("bad store: a read-only engine reads, and refuses writes with STORE_READ_ONLY", "[durability][badstore]") {
+  const std::string dir = fresh_dir("bad_ro");
+  make_store(dir);
+  json::value started;
+  {
+    auto e = open_engine(dir);
+    started = json::parse(e->call("start_workflow", R"({"workflowId":"lin5"})"));
+  }
+  auto cfg = lmdb_config(dir);
+  cfg["store"].as_object()["readOnly"] = true;
+  auto ro = tokenrail::engine::open(json::value(cfg));
+  INFO((ro ? std::string("opened") : json::serialize(ro.error().to_json())));
+  REQUIRE(ro);
+  auto& e = **ro;
+  const auto before = entries(e);
+  auto run = json::parse(e.call("get_run", json::serialize(json::object{{"runId", started.at("session").at("runId")}})));
+  CHECK_FALSE(run.as_object().contains("error"));
+  CHECK(error_code(e.call("continue_workflow", advance_request(started, "x"))) == "STORE_READ_ONLY");
+  CHECK(error_code(e.call("start_workflow", R"({"workflowId":"lin5"})")) == "STORE_READ_ONLY");
+  CHECK(entries(e) == before);
+}
+
+TEST_CASE("bad store: a full map is STORE_FULL and the failed advance writes nothing", "[durability][badstore]") {
+  const std::string dir = fresh_dir("bad_full");
+  auto cfg = lmdb_config(dir);
+  cfg["store"].as_object()["mapSizeBytes"] = 1 << 20;
+  cfg["store"].as_object()["maxMapSizeBytes"] = 1 << 20;
+  auto opened = tokenrail::engine::open(json::value(cfg));
+  REQUIRE(opened);
+  auto& e = **opened;
+  auto at = json::parse(e.call("start_workflow", R"({"workflowId":"loop40"})"));
+  REQUIRE_FALSE(at.as_object().contains("error"));
+  const std::string notes(100 * 1024, 'n');
+  std::string full_request, full_response;
+  for (int i = 0; i < 40; ++i) {
+    const std::string req = advance_request(at, std::to_string(i) + notes);
+    std::string resp = e.call("continue_workflow", req);
+    if (!error_code(resp).empty()) {
+      full_request = req;
+      full_response = resp;
+      break;
+    }
+    at = json::parse(resp);
+  }
+  INFO(full_response.substr(0, 600));
+  REQUIRE(error_code(full_response) == "STORE_FULL");
+  const auto before = entries(e);
+  const auto run_before = e.call("get_run", json::serialize(json::object{{"runId", at.at("session").at("runId")}}));
+  // The same request again: still full, still nothing written (not a replay
+  // of a half-recorded advance).
+  CHECK(error_code(e.call("continue_workflow", full_request)) == "STORE_FULL");
+  CHECK(entries(e) == before);
+  CHECK(e.call("get_run", json::serialize(json::object{{"runId", at.at("session").at("runId")}})) == run_before);
+  CHECK(verify_op(e).at("ok").as_bool());
+  // Small advances still fit? Not necessarily; but reads always work, and a
+  // reopen with a larger limit lets the same request through.
+  opened->reset();
+  cfg["store"].as_object()["maxMapSizeBytes"] = 64 << 20;
+  auto bigger = tokenrail::engine::open(json::value(cfg));
+  REQUIRE(bigger);
+  auto ok = (*bigger)->call("continue_workflow", full_request);
+  INFO(ok.substr(0, 300));
+  CHECK(error_code(ok).empty());
+  CHECK(verify_op(**bigger).at("ok").as_bool());
+}
+
+TEST_CASE("bad store: a store of a newer engine format is STORE_VERSION_UNSUPPORTED", "[durability][badstore]") {
+  const std::string dir = fresh_dir("bad_version");
+  make_store(dir);
+  {
+    auto e = open_engine(dir);
+    e->internals().store->write([](tokenrail::storage::write_transaction& tx) {
+      tx.put(tokenrail::storage::table::meta, "format", "2");
+    });
+  }
+  auto e = tokenrail::engine::open(json::value(lmdb_config(dir)));
+  REQUIRE_FALSE(e);
+  INFO(json::serialize(e.error().to_json()));
+  CHECK(e.error().code == tokenrail::errc::STORE_VERSION_UNSUPPORTED);
+  CHECK(e.error().details.at("found") == "2");
+  // The refused open did not rewrite the marker.
+  auto s = tokenrail::storage::open_lmdb_store({.path = dir});
+  REQUIRE(s);
+  std::optional<std::string> marker;
+  (*s)->read([&](tokenrail::storage::read_transaction& tx) {
+    if (auto v = tx.get(tokenrail::storage::table::meta, "format")) marker = std::string(*v);
+  });
+  CHECK(marker == "2");
+}
