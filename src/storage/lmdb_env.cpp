@@ -235,13 +235,13 @@ void env::refresh_map_bounds() {
 }
 
 void env::adopt_new_map_size() {
-  std::unique_lock lock(resize_mutex);
+  auto lock = exclusive();
   if (int rc = mdb_env_set_mapsize(handle, 0)) throw_lmdb(rc, "adopting the map size another process set", path);
   refresh_map_bounds();
 }
 
 bool env::grow_map() {
-  std::unique_lock lock(resize_mutex);
+  auto lock = exclusive();
   MDB_envinfo info;
   if (int rc = mdb_env_info(handle, &info)) throw_lmdb(rc, "reading the map size", path);
   const std::uint64_t current = info.me_mapsize;

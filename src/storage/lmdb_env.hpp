@@ -58,6 +58,19 @@ struct env {
   // exclusively (LMDB requires that no transaction of this process is
   // active then). Readers otherwise never wait for anyone.
   std::shared_mutex resize_mutex;
+  // Passed by every shared locker and held by an exclusive one while it
+  // waits: glibc's rwlock prefers readers, so without it a steady stream of
+  // readers starves a resize forever (seen in the snapshot test: readers
+  // pin old pages, the map fills, the writer waits to grow it).
+  std::mutex resize_gate;
+  std::shared_lock<std::shared_mutex> share() {
+    { std::lock_guard gate(resize_gate); }
+    return std::shared_lock(resize_mutex);
+  }
+  std::unique_lock<std::shared_mutex> exclusive() {
+    std::lock_guard gate(resize_gate);
+    return std::unique_lock(resize_mutex);
+  }
   // The current mapping, to tell whether a value a write transaction read
   // lives in the map (stable until the transaction ends) or in a dirty page
   // (which later writes may move). Changed only under resize_mutex.

@@ -178,7 +178,7 @@ class lmdb_store final : public store {
       : env_(std::move(e)), read_only_(read_only || env_->read_only), needs_sync_(durable && env_->relaxed) {}
 
   void read(tokenrail::detail::function_ref<void(read_transaction&)> body) override {
-    std::shared_lock lock(env_->resize_mutex);
+    auto lock = env_->share();
     MDB_txn* txn = begin(MDB_RDONLY, lock);
     struct guard {
       MDB_txn* t;
@@ -239,7 +239,7 @@ class lmdb_store final : public store {
     store_stats out;
     struct stat file;
     if (::stat((env_->path + "/data.mdb").c_str(), &file) == 0) out.bytes_used = static_cast<std::uint64_t>(file.st_size);
-    std::shared_lock lock(env_->resize_mutex);
+    auto lock = env_->share();
     MDB_txn* txn = begin(MDB_RDONLY, lock);
     for (std::size_t i = 0; i < table_count; ++i) {
       if (!env_->dbi_present[i]) continue;
@@ -266,7 +266,7 @@ class lmdb_store final : public store {
       if (rc == MDB_MAP_RESIZED && parent == nullptr && attempt < 8) {
         lock.unlock();
         env_->adopt_new_map_size();
-        lock.lock();
+        lock = env_->share();
         continue;
       }
       throw_lmdb(rc, flags & MDB_RDONLY ? "beginning a read transaction" : "beginning a write transaction",
@@ -299,7 +299,7 @@ class lmdb_store final : public store {
   }
 
   batch_outcome try_batch(std::vector<write_request*>& batch) {
-    std::shared_lock lock(env_->resize_mutex);
+    auto lock = env_->share();
     MDB_txn* parent = begin(0, lock);
     const bool nested = batch.size() > 1;
     bool any_ok = false;

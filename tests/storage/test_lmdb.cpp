@@ -596,3 +596,36 @@ TEST_CASE("lmdb: in a group commit, only the body that does not fit gets STORE_F
     CHECK(static_cast<bool>(get(*s, table::runs, "t" + std::to_string(t))) == (t != 4));
   }
 }
+
+TEST_CASE("lmdb: the map grows while readers never pause", "[storage][lmdb]") {
+  // Readers that overlap without a gap pin old pages, so the map fills and
+  // must grow; growing needs every reader of the process out for a moment.
+  // A reader-preferring lock would starve the writer here forever.
+  scratch_dir dir("lmdb-grow-busy");
+  auto s = open_store(dir.str(), durability::relaxed, 64 << 10);
+  put(*s, table::runs, "x", "0");
+  std::atomic<bool> stop{false};
+  std::atomic<long> reads{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 4; ++r)
+    readers.emplace_back([&] {
+      while (!stop) {
+        s->read([&](read_transaction& tx) {
+          (void)tx.get(table::runs, "x");
+          std::this_thread::yield();
+        });
+        ++reads;
+      }
+    });
+  const std::string value(2000, 'g');
+  for (int i = 0; i < 400; ++i)
+    s->write([&](write_transaction& tx) {
+      tx.put(table::runs, "x", std::to_string(i));
+      tx.put(table::events, "e" + std::to_string(i), value);
+    });
+  stop = true;
+  for (auto& t : readers) t.join();
+  CHECK(get(*s, table::runs, "x") == "399");
+  CHECK(s->stats().entries == 401);
+  CHECK(reads > 0);
+}
