@@ -2,6 +2,10 @@
 // damaged event or record is found and named, other sessions stay ok.
 #include "engine/sessions_support.hpp"
 
+#include <tokenrail/engine/tool_definitions.hpp>
+
+#include <map>
+
 using namespace trtest;
 namespace ed = tokenrail::engine_detail;
 
@@ -90,4 +94,55 @@ TEST_CASE("verify finds a changed event and a changed record, per session", "[se
     CHECK(std::string(session_entry(r, "ses-bad")->at("problem").as_string()).find("/1") != std::string::npos);
     CHECK(session_entry(r, "ses-good")->at("ok") == true);
   }
+}
+
+TEST_CASE("the session operations accept what their tool definitions allow and refuse the rest with the pointer",
+          "[sessions][tools]") {
+  auto e = make_engine("memory", session_defs());
+  auto r0 = build_session(*e, "ses-tools");
+  const auto bundle = export_bundle(*e, "ses-tools");
+  const std::map<std::string, json::object> minimal = {
+      {"resume_session", {}},
+      {"export_session", {{"sessionId", "ses-tools"}}},
+      {"import_session", {{"bundle", bundle}}},
+      {"verify", {}},
+  };
+  for (const auto& [op, req] : minimal) {
+    const auto* def = tokenrail::find_tool_definition(op);
+    REQUIRE(def);
+    INFO(op);
+    CHECK(error_code(call(*e, op, req)).empty());
+    const auto& schema = def->input_schema().as_object();
+    for (const auto& p : schema.at("properties").as_object()) {
+      // A value of the wrong type for every property: a number for
+      // strings and objects, a string where an object is expected.
+      const auto& ps = p.value().as_object();
+      const bool wants_object = ps.contains("type") && ps.at("type") == "object";
+      json::object bad = req;
+      bad[p.key()] = wants_object ? json::value("x") : json::value(3);
+      auto r = call(*e, op, bad);
+      INFO(json::serialize(r));
+      CHECK(error_code(r) == "INVALID_REQUEST");
+      CHECK(error_pointer(r) == "/" + std::string(p.key()));
+    }
+    if (auto* required = schema.if_contains("required")) {
+      for (const auto& name : required->as_array()) {
+        json::object missing = req;
+        missing.erase(name.as_string());
+        auto r = call(*e, op, missing);
+        CHECK(error_code(r) == "INVALID_REQUEST");
+        CHECK(error_pointer(r) == "/" + std::string(name.as_string()));
+      }
+    }
+    json::object unknown = req;
+    unknown["zzz"] = 1;
+    CHECK(error_pointer(call(*e, op, unknown)) == "/zzz");
+  }
+  // Valid values of every optional field are accepted.
+  CHECK(error_code(call(*e, "resume_session", json::object{{"query", "auth"}, {"sessionId", "ses-tools"},
+                                                           {"runId", r0.at("session").at("runId")},
+                                                           {"workflowId", "lin3"}}))
+            .empty());
+  CHECK(error_code(call(*e, "export_session", json::object{{"sessionId", "ses-tools"}, {"format", "markdown"}})).empty());
+  CHECK(error_code(call(*e, "verify", json::object{{"sessionId", "ses-tools"}})).empty());
 }
