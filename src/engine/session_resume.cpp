@@ -206,6 +206,18 @@ std::vector<resume_candidate> find_resume_candidates(storage::read_transaction& 
     });
   }
 
+  // Best first; only the best q.limit are kept, trimming as the scan goes
+  // so memory stays bounded on stores with very many runs.
+  auto better = [](const resume_candidate& a, const resume_candidate& b) {
+    if (a.score != b.score) return a.score > b.score;
+    if (a.status.last_activity != b.status.last_activity) return a.status.last_activity > b.status.last_activity;
+    return a.run_id < b.run_id;
+  };
+  auto trim = [&](std::vector<resume_candidate>& v) {
+    const std::size_t keep = std::min(q.limit, v.size());
+    std::partial_sort(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(keep), v.end(), better);
+    v.resize(keep);
+  };
   std::vector<resume_candidate> all;
   for (const auto& sid : sessions) {
     std::vector<std::uint64_t> runs;
@@ -277,14 +289,10 @@ std::vector<resume_candidate> find_resume_candidates(storage::read_transaction& 
         c.why = "most recent activity";
       }
       all.push_back(std::move(c));
+      if (all.size() >= 4 * q.limit + 64) trim(all);
     }
   }
-  std::sort(all.begin(), all.end(), [](const resume_candidate& a, const resume_candidate& b) {
-    if (a.score != b.score) return a.score > b.score;
-    if (a.status.last_activity != b.status.last_activity) return a.status.last_activity > b.status.last_activity;
-    return a.run_id < b.run_id;
-  });
-  if (all.size() > q.limit) all.resize(q.limit);
+  trim(all);
   return all;
 }
 

@@ -139,3 +139,17 @@ TEST_CASE("resume_session points at the preferred tip of a forked run, and at co
   CHECK(d[0].at("pendingStepId").is_null());
   CHECK(d[0].at("phase") == "Completed");
 }
+
+TEST_CASE("resume_session keeps the best five among many runs", "[sessions][resume]") {
+  auto e = make_engine("memory", session_defs());
+  std::vector<json::value> runs;
+  for (int i = 0; i < 150; ++i) runs.push_back(start_in(*e, "lin2", "ses-" + std::to_string(i % 7)));
+  const auto c = candidates(resume(*e, {}));
+  REQUIRE(c.size() == 5);
+  for (std::size_t i = 0; i < 5; ++i) CHECK(c[i].at("runId") == runs[149 - i].at("session").at("runId"));
+  // One of them found by its notes, wherever it sits in the scan.
+  REQUIRE(error_code(advance(*e, runs[42], "the needle in the haystack")).empty());
+  const auto n = candidates(resume(*e, {{"query", "needle"}}));
+  REQUIRE(n.size() == 1);
+  CHECK(n[0].at("runId") == runs[42].at("session").at("runId"));
+}
