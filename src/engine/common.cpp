@@ -94,8 +94,13 @@ token::payload verify_token(engine::impl& e, token::kind k, const boost::json::o
   if (!p) {
     error err = std::move(p).error();
     if (err.details.is_null()) err.details = boost::json::object();
-    if (err.details.is_object() && !err.details.as_object().contains("pointer"))
-      err.details.as_object()["pointer"] = "/" + std::string(field);
+    if (err.details.is_object() && !err.details.as_object().contains("pointer")) {
+      // Built by appending: g++ 12 -O3 warns (-Werror=restrict, a false
+      // positive) on "/" + std::string(field).
+      std::string pointer = "/";
+      pointer.append(field);
+      err.details.as_object()["pointer"] = pointer;
+    }
     throw failure(std::move(err));
   }
   return *p;
@@ -174,59 +179,104 @@ boost::json::array warnings_json(const std::vector<workflow::warning>& ws) {
 
 }  // namespace
 
+// Writes the pending object's text directly from the rendered step, without
+// building a JSON object first (which copied every string) and serializing
+// it afterwards. The members and their order are those the object had: the
+// fields D6 names, then the step extras (loop position, outputContract,
+// askForFiles...) that help the agent do the step, except a name already
+// written; every value is written by boost::json::serialize.
 rendered_step render_step(const run_info& run, const workflow::cursor& at, const boost::json::object& context,
                           std::vector<workflow::warning>& warnings) {
   auto p = workflow::render(*run.wf->prog, at, context, warnings);
-  boost::json::object pending;
-  pending.reserve(8);
-  pending["stepId"] = p.step_id;
-  pending["title"] = p.title;
-  pending["prompt"] = p.prompt;
-  if (p.agent_role) pending["agentRole"] = *p.agent_role;
-  if (!p.guidance.empty()) {
-    boost::json::array g;
-    for (auto& s : p.guidance) g.emplace_back(s);
-    pending["guidance"] = std::move(g);
+  auto str = [](std::string& out, std::string_view s) { out.append(boost::json::serialize(boost::json::string_view(s))); };
+  std::string out;
+  out.reserve(64 + p.title.size() + p.prompt.size());
+  out.append("{\"stepId\":");
+  str(out, p.step_id);
+  out.append(",\"title\":");
+  str(out, p.title);
+  out.append(",\"prompt\":");
+  str(out, p.prompt);
+  if (p.agent_role) {
+    out.append(",\"agentRole\":");
+    str(out, *p.agent_role);
   }
-  pending["requireConfirmation"] = p.require_confirmation;
-  // Step extras (loop position, outputContract, askForFiles...) help the
-  // agent do the step; they follow the fields D6 names.
-  if (p.extras.is_object())
-    for (auto& kv : p.extras.as_object())
-      if (!pending.contains(kv.key())) pending[kv.key()] = kv.value();
-  rendered_step out;
-  out.intent = p.require_confirmation ? "await_user_confirmation" : "perform_pending_then_continue";
-  out.pending = std::move(pending);
-  return out;
+  if (!p.guidance.empty()) {
+    out.append(",\"guidance\":[");
+    for (std::size_t i = 0; i < p.guidance.size(); ++i) {
+      if (i) out.push_back(',');
+      str(out, p.guidance[i]);
+    }
+    out.push_back(']');
+  }
+  out.append(p.require_confirmation ? ",\"requireConfirmation\":true" : ",\"requireConfirmation\":false");
+  if (p.extras.is_object()) {
+    for (const auto& kv : p.extras.as_object()) {
+      const std::string_view k = kv.key();
+      if (k == "stepId" || k == "title" || k == "prompt" || k == "requireConfirmation" ||
+          (k == "agentRole" && p.agent_role) || (k == "guidance" && !p.guidance.empty()))
+        continue;
+      out.push_back(',');
+      str(out, k);
+      out.push_back(':');
+      out.append(boost::json::serialize(kv.value()));
+    }
+  }
+  out.push_back('}');
+  rendered_step r;
+  r.intent = p.require_confirmation ? "await_user_confirmation" : "perform_pending_then_continue";
+  r.pending_json = std::move(out);
+  return r;
 }
 
+// The response text is written directly, member by member, instead of
+// building a JSON object (which copied the rendered step and allocated every
+// member) and serializing it. The bytes are exactly what serializing that
+// object gave: the same members in the same order, strings that may need
+// escaping written by boost::json::serialize itself, and the rest (tokens,
+// fixed words, run ids, "sha256:<hex>") plain ASCII that JSON never escapes.
 std::string step_response(engine::impl& e, step_response_in in) {
   auto codec = e.codec();
   const run_info& run = *in.run;
-  boost::json::object r;
-  r.reserve(12);
-  if (!in.kind.empty()) r["kind"] = in.kind;
-  r["stateToken"] = codec->mint(token::kind::state, {run.run_id, in.seq, 0});
-  if (!in.complete) r["ackToken"] = codec->mint(token::kind::ack, {run.run_id, in.seq, in.attempt});
-  r["checkpointToken"] = codec->mint(token::kind::checkpoint, {run.run_id, in.seq, 0});
+  auto str = [](std::string& out, std::string_view s) { out.append(boost::json::serialize(boost::json::string_view(s))); };
+  auto ascii = [](std::string& out, std::string_view s) { out.append("\"").append(s).push_back('"'); };
+  std::string out;
+  out.reserve(768);
+  out.push_back('{');
+  if (!in.kind.empty()) {
+    out.append("\"kind\":");
+    str(out, in.kind);
+    out.push_back(',');
+  }
+  out.append("\"stateToken\":");
+  ascii(out, codec->mint(token::kind::state, {run.run_id, in.seq, 0}));
+  if (!in.complete) {
+    out.append(",\"ackToken\":");
+    ascii(out, codec->mint(token::kind::ack, {run.run_id, in.seq, in.attempt}));
+  }
+  out.append(",\"checkpointToken\":");
+  ascii(out, codec->mint(token::kind::checkpoint, {run.run_id, in.seq, 0}));
   std::string_view intent = "complete";
+  out.append(",\"pending\":");
   if (in.complete) {
-    r["pending"] = nullptr;
+    out.append("null");
   } else if (in.pre) {
-    r["pending"] = in.pre->pending;
+    out.append(in.pre->pending_json);
     intent = in.pre->intent;
   } else {
     auto rs = render_step(run, *in.at, *in.context, in.warnings);
-    r["pending"] = std::move(rs.pending);
+    out.append(rs.pending_json);
     intent = rs.intent;
   }
-  r["isComplete"] = in.complete;
-  r["nextIntent"] = intent;
-  boost::json::object session;
-  session["sessionId"] = run.session_id;
-  session["runId"] = format_run_id(run.run_id);
-  r["session"] = std::move(session);
-  r["workflowHash"] = run.workflow_hash;
+  out.append(in.complete ? ",\"isComplete\":true" : ",\"isComplete\":false");
+  out.append(",\"nextIntent\":");
+  str(out, intent);
+  out.append(",\"session\":{\"sessionId\":");
+  str(out, run.session_id);
+  out.append(",\"runId\":");
+  ascii(out, format_run_id(run.run_id));
+  out.append("},\"workflowHash\":");
+  str(out, run.workflow_hash);
   if (in.blockers) {
     boost::json::array b;
     for (const auto& x : *in.blockers) {
@@ -237,10 +287,11 @@ std::string step_response(engine::impl& e, step_response_in in) {
       o["suggestedFix"] = x.suggested_fix;
       b.push_back(std::move(o));
     }
-    r["blockers"] = std::move(b);
+    out.append(",\"blockers\":").append(boost::json::serialize(b));
   }
-  if (!in.warnings.empty()) r["warnings"] = warnings_json(in.warnings);
-  return boost::json::serialize(r);
+  if (!in.warnings.empty()) out.append(",\"warnings\":").append(boost::json::serialize(warnings_json(in.warnings)));
+  out.push_back('}');
+  return out;
 }
 
 }  // namespace engine_detail

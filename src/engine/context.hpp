@@ -140,9 +140,11 @@ std::uint32_t random_nonzero_u32();
 /// RFC 3339 UTC with milliseconds ("2026-01-02T03:04:05.678Z").
 std::string format_time(std::int64_t ms);
 
-/// The pending step as shown to the agent, and the nextIntent it implies.
+/// The pending step as shown to the agent (its JSON text: it is only ever
+/// written into a response, so it is serialized once, directly), and the
+/// nextIntent it implies.
 struct rendered_step {
-  boost::json::value pending;
+  std::string pending_json;
   std::string_view intent;
 };
 rendered_step render_step(const run_info& run, const workflow::cursor& at, const boost::json::object& context,

@@ -5,6 +5,9 @@
 
 #include <boost/json/parse.hpp>
 
+#include <charconv>
+#include <cstring>
+
 namespace tokenrail::engine_detail {
 
 event_appender::event_appender(storage::write_transaction& tx, std::string_view session_id,
@@ -28,20 +31,87 @@ event_appender::event_appender(storage::write_transaction& tx, std::string_view 
 
 void event_appender::append(std::string_view kind, std::optional<std::uint64_t> run,
                             std::optional<std::uint32_t> node, boost::json::object data) {
-  boost::json::object ev;
-  ev.reserve(6);
-  ev["index"] = head_.next_index;
-  ev["kind"] = kind;
-  if (run) ev["runId"] = format_run_id(*run);
-  if (node) ev["nodeId"] = *node;
-  ev["data"] = std::move(data);
-  ev["at"] = at_;
+  append_canonical(kind, run, node, json::canonicalize(data));
+}
+
+namespace {
+
+void append_number(std::string& out, auto v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+// Kinds stored as one byte in the compact form; 0 = spelled out.
+constexpr std::string_view kind_codes[] = {
+    {},
+    event_kind::session_created, event_kind::run_started, event_kind::node_created, event_kind::edge_created,
+    event_kind::advance_recorded, event_kind::output_appended, event_kind::context_set,
+    event_kind::checkpoint_recorded, event_kind::step_suspended, event_kind::step_completed,
+    event_kind::run_completed, event_kind::run_cancelled, event_kind::key_rotated,
+};
+
+std::uint8_t kind_code(std::string_view kind) {
+  for (std::uint8_t i = 1; i < std::size(kind_codes); ++i)
+    if (kind_codes[i] == kind) return i;
+  return 0;
+}
+
+constexpr std::uint8_t compact_v1 = 1;
+
+/// The canonical text of an event from its parts: the members in RFC 8785
+/// order (at, data, index, kind, nodeId, runId: all ASCII, so byte order is
+/// UTF-16 order), integers as to_chars prints them (as canonicalize does).
+void canonical_event(std::string& out, std::int64_t at, std::string_view data, std::uint64_t index,
+                     std::string_view kind, std::optional<std::uint32_t> node, std::optional<std::uint64_t> run) {
+  out.append("{\"at\":");
+  append_number(out, at);
+  out.append(",\"data\":");
+  out.append(data);
+  out.append(",\"index\":");
+  append_number(out, index);
+  out.append(",\"kind\":\"");
+  out.append(kind);
+  out.push_back('"');
+  if (node) {
+    out.append(",\"nodeId\":");
+    append_number(out, *node);
+  }
+  if (run) {
+    out.append(",\"runId\":\"");
+    out.append(format_run_id(*run));
+    out.push_back('"');
+  }
+  out.push_back('}');
+}
+
+}  // namespace
+
+// Writes the event without building a JSON object and canonicalizing it
+// (an advance appends four or five events): the canonical text is composed
+// from its parts and hashed, and what is stored is the compact form of
+// events.hpp (binary header + the data's canonical text), which
+// decode_event turns back into exactly the text that was hashed.
+void event_appender::append_canonical(std::string_view kind, std::optional<std::uint64_t> run,
+                                      std::optional<std::uint32_t> node, std::string_view canonical_data) {
+  canon_.clear();
+  canonical_event(canon_, at_, canonical_data, head_.next_index, kind, node, run);
+  const hash32 h = blake2b_256().update(std::span<const std::uint8_t>(head_.last_hash)).update(canon_).final();
+
   scratch_.clear();
-  std::string canonical = json::canonicalize(ev);
-  hash32 h = blake2b_256().update(std::span<const std::uint8_t>(head_.last_hash)).update(canonical).final();
-  scratch_.reserve(32 + canonical.size());
+  scratch_.reserve(32 + 32 + kind.size() + canonical_data.size());
   scratch_.append(as_view(h));
-  scratch_.append(canonical);
+  byte_writer w(scratch_);
+  w.u8(compact_v1);
+  w.svarint(at_);
+  w.varint(head_.next_index);
+  const std::uint8_t code = kind_code(kind);
+  w.u8(code);
+  if (code == 0) w.bytes(kind);
+  w.u8(static_cast<std::uint8_t>((node ? 1 : 0) | (run ? 2 : 0)));
+  if (node) w.varint(*node);
+  if (run) put_be64(scratch_, *run);
+  w.raw(canonical_data);
   tx_.put(storage::table::events, event_key(session_, head_.next_index), scratch_);
   head_.last_hash = h;
   ++head_.next_index;
@@ -53,7 +123,27 @@ event decode_event(std::string_view stored) {
   if (stored.size() < 33) byte_reader::corrupt();
   event e;
   std::copy(stored.begin(), stored.begin() + 32, reinterpret_cast<char*>(e.hash.data()));
-  e.canonical = std::string(stored.substr(32));
+  const std::string_view body = stored.substr(32);
+  if (static_cast<unsigned char>(body[0]) == compact_v1) {
+    // Compact form (event_appender): rebuild the canonical text.
+    byte_reader r(body);
+    r.u8();
+    const std::int64_t at = r.svarint();
+    const std::uint64_t index = r.varint();
+    const std::uint8_t code = r.u8();
+    if (code >= std::size(kind_codes)) byte_reader::corrupt();
+    const std::string_view kind = code ? kind_codes[code] : r.bytes();
+    const std::uint8_t flags = r.u8();
+    if (flags > 3) byte_reader::corrupt();
+    std::optional<std::uint32_t> node;
+    std::optional<std::uint64_t> run;
+    if (flags & 1) node = r.varint32();
+    if (flags & 2) run = get_be64(r.raw(8).data());
+    canonical_event(e.canonical, at, r.rest(), index, kind, node, run);
+  } else {
+    // Full canonical text (events written by import_session).
+    e.canonical = std::string(body);
+  }
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(e.canonical, ec);
   if (ec || !v.is_object()) byte_reader::corrupt();

@@ -1,7 +1,7 @@
 // The event log (D7): append-only per session, hash-chained, written in the
 // same write transaction as the change it records.
 //
-// Stored value of an event: hash:32 ‖ canonical JSON (RFC 8785) of
+// An event's text is the canonical JSON (RFC 8785) of
 //   {index, kind, runId?, nodeId?, data, at}
 // and hash = BLAKE2b-256(prev ‖ that canonical text), prev being the hash of
 // the previous event of the session (32 zero bytes before the first). prev
@@ -10,6 +10,15 @@
 // (issue 8) show prev and hash as hex.
 //
 // nodeId in an event is the node's sequence number within runId.
+//
+// Stored value: hash:32 ‖ one of
+//   - the canonical text itself (it starts with '{'), or
+//   - the compact form written by event_appender: u8 1 | svarint at |
+//     varint index | u8 kind code (0: then bytes kind) | u8 flags (bit0
+//     nodeId, bit1 runId) | [varint nodeId] | [runId:8 BE] | canonical data.
+//     decode_event rebuilds exactly the canonical text that was hashed.
+// Why compact: the members around `data` cost ~100 bytes of JSON per event,
+// four or five events per advance (D13: store growth <= 1.5 KB per advance).
 #pragma once
 
 #include "engine/digest.hpp"
@@ -61,6 +70,13 @@ class event_appender {
   void append(std::string_view kind, std::optional<std::uint64_t> run, std::optional<std::uint32_t> node,
               boost::json::object data);
 
+  /// Appends one event whose data is given as the canonical JSON text
+  /// (RFC 8785) of an object; `kind` is one of event_kind (nothing to
+  /// escape). The hot path uses it to write events without building JSON
+  /// values: the stored text is the same as append() would write.
+  void append_canonical(std::string_view kind, std::optional<std::uint64_t> run,
+                        std::optional<std::uint32_t> node, std::string_view canonical_data);
+
   /// Writes the chain head. Call once, after the last append.
   void finish();
 
@@ -71,6 +87,7 @@ class event_appender {
   session_head head_;
   bool created_ = false;
   std::string scratch_;
+  std::string canon_;
 };
 
 /// One decoded event.

@@ -40,6 +40,21 @@ std::string replay_or_refuse(std::string_view stored, const hash32& digest) {
        std::move(d));
 }
 
+/// Appends the canonical text of request member `name`; a value without a
+/// JSON form (a non-finite number) is refused with its pointer in the request.
+void canonical_member(std::string& out, std::string_view name, const boost::json::value& v) {
+  try {
+    json::canonicalize_to(out, v);
+  } catch (const failure& f) {
+    const auto& d = f.err().details;
+    const auto* ptr = d.is_object() ? d.as_object().if_contains("pointer") : nullptr;
+    const auto* exp = d.is_object() ? d.as_object().if_contains("expected") : nullptr;
+    if (!ptr || !exp || !ptr->is_string() || !exp->is_string()) throw;
+    throw failure(error::at(errc::INVALID_REQUEST, "/" + std::string(name) + std::string(ptr->as_string()),
+                            exp->as_string()));
+  }
+}
+
 std::string rehydrate(engine::impl& e, const token::payload& st) {
   std::string response;
   e.store->read([&](storage::read_transaction& tx) {
@@ -96,12 +111,23 @@ std::string op_continue_workflow(engine::impl& e, const boost::json::object& req
   }
   // The request's identity, tokens excluded: the tokens are fixed by the ack
   // record's key, and a token re-minted under a rotated key must still match.
+  // It is the canonical text of {context?, output?}, composed from the
+  // canonical text of each member ("context" sorts before "output") instead
+  // of copying both into a new object: the same bytes, and the members'
+  // texts are reused below for the events and the status.
+  std::string ctx_text, output_text;
+  if (ctx_delta) canonical_member(ctx_text, "context", *ctx_delta);
+  if (output_v) canonical_member(output_text, "output", *output_v);
   hash32 digest;
   {
-    boost::json::object body;
-    if (ctx_delta) body["context"] = *ctx_delta;
-    if (output_v) body["output"] = *output_v;
-    digest = blake2b(json::canonicalize(body));
+    std::string body;
+    body.reserve(24 + ctx_text.size() + output_text.size());
+    body.push_back('{');
+    if (ctx_delta) body.append("\"context\":").append(ctx_text);
+    if (ctx_delta && output_v) body.push_back(',');
+    if (output_v) body.append("\"output\":").append(output_text);
+    body.push_back('}');
+    digest = blake2b(body);
   }
   const std::string akey = ack_key(ak.run_id, ak.node_seq, ak.attempt);
   static const boost::json::value null_output;
@@ -158,15 +184,13 @@ std::string op_continue_workflow(engine::impl& e, const boost::json::object& req
   }
   next = workflow::advance(prog, at, context, output);
   warnings = std::move(next.warnings);
+  // Canonical, so the same text serves the node record and the event.
+  child_cursor = json::canonicalize(next.at.to_json());
   if (!next.complete) {
-    child_cursor = boost::json::serialize(next.at.to_json());
     child_step = workflow::step_id_at(prog, next.at);
     pre = render_step(*info, next.at, context, warnings);
-  } else {
-    child_cursor = boost::json::serialize(next.at.to_json());
   }
   if (context_changed) child_context = json::canonicalize(context);
-  const std::string output_text = output_v ? json::canonicalize(output) : std::string();
 
   // ---- 2. one write transaction.
   const std::int64_t now = e.now();
@@ -209,22 +233,40 @@ std::string op_continue_workflow(engine::impl& e, const boost::json::object& req
     status_on_node_created(status, st.node_seq, child, next.complete, now, child_step, output_text);
     tx.put(storage::table::runs, run_status_key(st.run_id), encode_status(status));
 
+    // The events' data written as canonical text directly (members in
+    // RFC 8785 order), from texts computed above: no JSON values are built
+    // or copied for them (see event_appender::append_canonical).
     event_appender log(tx, info->session_id, now);
-    if (context_changed)
-      log.append(event_kind::context_set, st.run_id, child, boost::json::object{{"context", *ctx_delta}});
-    if (output_v) log.append(event_kind::output_appended, st.run_id, child, boost::json::object{{"output", output}});
-    boost::json::object nd;
-    nd["parent"] = st.node_seq;
-    nd["attempt"] = ak.attempt;
-    nd["cursor"] = next.at.to_json();
-    nd["complete"] = next.complete;
-    if (!next.complete) nd["stepId"] = child_step;
-    log.append(event_kind::node_created, st.run_id, child, std::move(nd));
-    log.append(event_kind::edge_created, st.run_id, child,
-               boost::json::object{{"from", st.node_seq}, {"to", child}, {"attempt", ak.attempt}});
-    log.append(event_kind::advance_recorded, st.run_id, st.node_seq,
-               boost::json::object{{"attempt", ak.attempt}, {"child", child}});
-    if (next.complete) log.append(event_kind::run_completed, st.run_id, child, boost::json::object{{"node", child}});
+    std::string d;
+    if (context_changed) {
+      d.assign("{\"context\":").append(ctx_text).push_back('}');
+      log.append_canonical(event_kind::context_set, st.run_id, child, d);
+    }
+    if (output_v) {
+      d.assign("{\"output\":").append(output_text).push_back('}');
+      log.append_canonical(event_kind::output_appended, st.run_id, child, d);
+    }
+    d.assign("{\"attempt\":").append(std::to_string(ak.attempt));
+    d.append(next.complete ? ",\"complete\":true" : ",\"complete\":false");
+    d.append(",\"cursor\":").append(child_cursor);
+    d.append(",\"parent\":").append(std::to_string(st.node_seq));
+    if (!next.complete) {
+      d.append(",\"stepId\":");
+      json::canonicalize_to(d, boost::json::value(boost::json::string_view(child_step)));
+    }
+    d.push_back('}');
+    log.append_canonical(event_kind::node_created, st.run_id, child, d);
+    d.assign("{\"attempt\":").append(std::to_string(ak.attempt));
+    d.append(",\"from\":").append(std::to_string(st.node_seq));
+    d.append(",\"to\":").append(std::to_string(child)).push_back('}');
+    log.append_canonical(event_kind::edge_created, st.run_id, child, d);
+    d.assign("{\"attempt\":").append(std::to_string(ak.attempt));
+    d.append(",\"child\":").append(std::to_string(child)).push_back('}');
+    log.append_canonical(event_kind::advance_recorded, st.run_id, st.node_seq, d);
+    if (next.complete) {
+      d.assign("{\"node\":").append(std::to_string(child)).push_back('}');
+      log.append_canonical(event_kind::run_completed, st.run_id, child, d);
+    }
     log.finish();
     // D8 (issue 5), same transaction: a completed child run completes its
     // parent's step; entering a step with parallelDelegations starts them.

@@ -93,7 +93,10 @@ std::string op_start_workflow(engine::impl& e, const boost::json::object& req) {
     boost::json::object doc;
     doc["metadata"] = std::move(metadata);
     doc["spec"] = std::move(spec);
-    tx.put(storage::table::runs, run_spec_key(run_id), json::canonicalize(doc));
+    // Canonicalized once: the same text is the run record and the data of
+    // run_started.
+    const std::string doc_text = json::canonicalize(doc);
+    tx.put(storage::table::runs, run_spec_key(run_id), doc_text);
     tx.put(storage::table::indexes, session_run_index_key(session, run_id), "");
 
     node_record root;
@@ -110,7 +113,7 @@ std::string op_start_workflow(engine::impl& e, const boost::json::object& req) {
     status_on_node_created(status, no_node, 0, pos.complete, now, step_id, "");
     tx.put(storage::table::runs, run_status_key(run_id), encode_status(status));
 
-    log.append(event_kind::run_started, run_id, std::nullopt, std::move(doc));
+    log.append_canonical(event_kind::run_started, run_id, std::nullopt, doc_text);
     boost::json::object nd;
     nd["attempt"] = 0;
     nd["cursor"] = pos.at.to_json();
