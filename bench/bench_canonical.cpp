@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -49,13 +50,21 @@ bj::value representative_workflow() {
   return wf;
 }
 
+// Thread CPU time: on a shared machine the wall clock also counts the time
+// this thread waited for a core (bench/README.md).
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
 template <class F>
 double median_seconds(int batches, F&& batch) {
   std::vector<double> t;
   for (int b = 0; b < batches; ++b) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = thread_cpu_seconds();
     batch();
-    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    t.push_back(thread_cpu_seconds() - t0);
   }
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
@@ -85,8 +94,8 @@ int main() {
   const double hash_us = hash_s / reps * 1e6;
 
   std::printf("# document: %zu bytes canonical, %zu bytes serialized\n", once.size(), bj::serialize(wf).size());
-  std::printf("canonicalize throughput: %.0f MB/s (budget >= 50 MB/s) %s\n", mbps, mbps >= 50 ? "OK" : "OVER");
-  std::printf("workflow_hash per document: %.1f us (budget <= 1000 us) %s\n", hash_us,
+  std::printf("canonicalize throughput (thread CPU time): %.0f MB/s (budget >= 50 MB/s) %s\n", mbps, mbps >= 50 ? "OK" : "OVER");
+  std::printf("workflow_hash per document (thread CPU time): %.1f us (budget <= 1000 us) %s\n", hash_us,
               hash_us <= 1000 ? "OK" : "OVER");
   std::printf("# checksum %zu\n", sink);
   return 0;
