@@ -283,12 +283,17 @@ result<std::shared_ptr<env>> open_env(const env_options& o) {
   if (o.max_map_bytes && initial > o.max_map_bytes) initial = o.max_map_bytes;
   mdb_env_set_mapsize(e->handle, initial);
   // MDB_NOTLS: read transactions are not tied to a thread (and a thread may
-  // hold several). MDB_NOMETASYNC (relaxed): the data pages are still
-  // synced before the meta page is written, so a crash can lose the last
-  // commit but never corrupt the store (MDB_NOSYNC could corrupt it).
+  // hold several). Relaxed = MDB_NOSYNC: a commit is written to the OS but
+  // not flushed; the committing thread flushes at most a second apart
+  // (lmdb_store.cpp). Per-commit fsync costs milliseconds on real disks,
+  // which no "fast" mode can afford. What it trades: a process crash loses
+  // nothing (the OS has the pages); an OS crash or power failure may lose
+  // the commits since the last flush. LMDB documents that the store stays
+  // consistent then as long as the filesystem preserves write order (ext4
+  // data=ordered, XFS, ...); durable mode makes no such assumption.
   unsigned flags = MDB_NOTLS;
   if (o.read_only) flags |= MDB_RDONLY;
-  if (o.relaxed) flags |= MDB_NOMETASYNC;
+  if (o.relaxed) flags |= MDB_NOSYNC;
   if (int rc = mdb_env_open(e->handle, canonical.c_str(), flags, 0600)) {
     if (rc == ENOENT && o.read_only) return make_error(errc::INVALID_CONFIG, "no store at this path (opened read-only)", canonical);
     return lmdb_error(rc, "opening the store", canonical);

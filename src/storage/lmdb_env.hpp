@@ -14,6 +14,7 @@
 #include <lmdb.h>
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -48,7 +49,11 @@ struct env {
   MDB_env* handle = nullptr;
   std::string path;  // canonical
   bool read_only = false;
-  bool relaxed = false;            // opened with MDB_NOMETASYNC
+  bool relaxed = false;            // opened with MDB_NOSYNC (see lmdb_env.cpp)
+  // Relaxed mode flushes at most this far apart, from the committing
+  // thread (the engine starts no threads of its own).
+  static constexpr std::int64_t relaxed_flush_interval_ms = 1000;
+  std::atomic<std::int64_t> last_flush_ms{0};
   std::uint64_t max_map_bytes = 0;
   std::array<MDB_dbi, table_count> dbi{};
   std::array<bool, table_count> dbi_present{};  // false only in a read-only, never-written store

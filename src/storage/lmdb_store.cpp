@@ -18,6 +18,7 @@
 #include "lmdb_env.hpp"
 #include "prefix.hpp"
 
+#include <chrono>
 #include <boost/json/object.hpp>
 
 #include <sys/stat.h>
@@ -357,9 +358,17 @@ class lmdb_store final : public store {
     lock.unlock();
     bool sync = false;
     for (auto* r : batch) sync = sync || (r->needs_sync && !r->error);
+    if (env_->relaxed && !sync) {
+      // Relaxed: bound how much a power failure can take to about a second.
+      const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now().time_since_epoch()).count();
+      auto last = env_->last_flush_ms.load(std::memory_order_relaxed);
+      sync = now - last >= env::relaxed_flush_interval_ms &&
+             env_->last_flush_ms.compare_exchange_strong(last, now, std::memory_order_relaxed);
+    }
     if (sync) {
-      // A durable handle on an environment opened relaxed: flush the meta
-      // page too before reporting the commit as done.
+      // A durable handle on an environment opened relaxed, or the periodic
+      // relaxed flush: data and meta pages reach the disk before we return.
       if (int src = mdb_env_sync(env_->handle, 1)) throw_lmdb(src, "syncing the commit", env_->path);
     }
     return batch_outcome::done;

@@ -59,7 +59,7 @@ class write_transaction : public read_transaction {
 
 enum class durability : std::uint8_t {
   durable,  // a returned write is on disk
-  relaxed,  // the last commits may be lost on power failure; never corrupted
+  relaxed,  // the last ~second of commits may be lost on power failure (see open_lmdb_store)
 };
 
 /// What a backend can do, so the conformance suite skips what does not apply.
@@ -124,8 +124,10 @@ struct lmdb_options {
 /// check apply; a durable handle on an environment opened relaxed syncs
 /// after each of its commits, so it keeps its own promise.
 /// Durability: durable = LMDB's default syncs (a returned write() is on
-/// disk); relaxed = MDB_NOMETASYNC (data pages synced, the meta page not:
-/// a power failure may lose the last commit, never corrupt the store).
+/// disk); relaxed = MDB_NOSYNC, flushed at most a second apart by the
+/// committing thread: a process crash loses nothing, an OS crash or power
+/// failure may lose the commits of that last second; the store stays
+/// consistent on filesystems that preserve write order (LMDB's own terms).
 /// Errors as data (details.path always set):
 ///   INVALID_CONFIG   empty path, path is a regular file, read_only and no store
 ///   STORE_CORRUPT    not an LMDB file, random bytes, truncated data.mdb, damaged pages
