@@ -190,7 +190,14 @@ result<void> verify_pages(env& e) {
   // The snapshot to check: the one a read transaction sees now, held until
   // the walk is done so its pages are not recycled meanwhile.
   MDB_txn* txn = nullptr;
-  if (int rc = mdb_txn_begin(e.handle, nullptr, MDB_RDONLY, &txn)) return lmdb_error(rc, "beginning the page check", e.path);
+  int rc = mdb_txn_begin(e.handle, nullptr, MDB_RDONLY, &txn);
+  // Another process may have grown the map since we opened it: adopt its
+  // size (mapsize 0 = the size recorded in the file) and begin again.
+  for (int attempt = 0; rc == MDB_MAP_RESIZED && attempt < 8; ++attempt) {
+    mdb_env_set_mapsize(e.handle, 0);
+    rc = mdb_txn_begin(e.handle, nullptr, MDB_RDONLY, &txn);
+  }
+  if (rc) return lmdb_error(rc, "beginning the page check", e.path);
   struct guard {
     MDB_txn* t;
     ~guard() { mdb_txn_abort(t); }
