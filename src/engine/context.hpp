@@ -80,6 +80,10 @@ struct engine::impl {
   /// Remembers a run created by this process (after its commit).
   void remember(std::shared_ptr<const engine_detail::run_info> info);
 
+  /// Drops a deleted run's cached facts (delete_sessions, after its commit;
+  /// defined in op_delete_sessions.cpp).
+  void forget(std::uint64_t run_id);
+
  private:
   std::shared_mutex cache_mutex_;
   std::unordered_map<std::string, std::shared_ptr<const workflow::compiled>> programs_;
@@ -115,6 +119,8 @@ std::string op_resume_session(engine::impl&, const boost::json::object&);
 std::string op_export_session(engine::impl&, const boost::json::object&);
 std::string op_import_session(engine::impl&, const boost::json::object&);
 std::string op_verify(engine::impl&, const boost::json::object&);
+// Retention (issue 4): op_delete_sessions.cpp.
+std::string op_delete_sessions(engine::impl&, const boost::json::object&);
 
 // ---- helpers shared by handlers -------------------------------------------
 

@@ -21,6 +21,7 @@ const std::vector<op_entry>& op_table() {
       {"export_session", &op_export_session},
       {"import_session", &op_import_session},
       {"verify", &op_verify},
+      {"delete_sessions", &op_delete_sessions},
   };
   return table;
 }

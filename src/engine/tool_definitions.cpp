@@ -202,6 +202,20 @@ constexpr row rows[] = {
      "events, ok, problem?, problems?}], problems?, counts?}.",
      R"({"type": "object", "additionalProperties": false,
          "properties": {"sessionId": {"type": "string", "pattern": "^[!-}][!-~]{0,127}$"}}})"},
+
+    {"delete_sessions", false,
+     "Host-side retention. Send {sessionIds?: [sessionId], olderThanMs?} (at least one): deletes the listed "
+     "sessions, or those whose last activity is older than now - olderThanMs (both: the listed ones that "
+     "old), with all their runs, nodes, acks, callbacks, indexes and events, in one transaction. Returns "
+     "{deleted: [sessionId], notFound: [sessionId], skipped?: [{sessionId, linkedSessions}]}. Sessions "
+     "whose runs are parent/child-linked to another session's runs are deleted only together with it. "
+     "Pinned workflow definitions are kept. Tokens of deleted runs then fail with RUN_NOT_FOUND.",
+     R"({"type": "object", "additionalProperties": false,
+         "anyOf": [{"required": ["sessionIds"]}, {"required": ["olderThanMs"]}],
+         "properties": {
+           "sessionIds": {"type": "array", "maxItems": 10000,
+                          "items": {"type": "string", "pattern": "^[!-}][!-~]{0,127}$"}},
+           "olderThanMs": {"type": "integer", "minimum": 0}}})"},
 };
 
 #undef TR_TOKEN

@@ -1,6 +1,7 @@
 // Issue 4 crash test: a worker process advances runs on a DURABLE LMDB store
 // and reports every returned response on a pipe; the test SIGKILLs it at
-// random moments, many times, on one store whose history accumulates. After
+// random moments, many times, on one store whose history accumulates (every
+// fifth round two workers write at once and both are killed). After
 // each kill: the store opens, verify passes, every reported response
 // replays byte-identically, and no step was advanced twice.
 #include "durability/store_checks.hpp"
@@ -21,7 +22,19 @@ TEST_CASE("crash: SIGKILL at random moments never loses a reported advance", "[d
   for (int round = 0; round < rounds; ++round) {
     const int delay_ms = 5 + static_cast<int>(rng() % 196);
     std::vector<std::string> lines;
-    {
+    if (round % 5 == 4) {
+      // Every fifth round two processes write at once and both are killed.
+      std::vector<std::string> second;
+      worker a({"churn", dir, std::to_string(rng()), "0"});
+      worker b({"churn", dir, std::to_string(rng()), "0"});
+      for (int waited = 0; waited < delay_ms; waited += 10) {
+        a.collect_for(5, lines);
+        b.collect_for(5, second);
+      }
+      a.kill_and_drain(lines);
+      b.kill_and_drain(second);
+      lines.insert(lines.end(), second.begin(), second.end());
+    } else {
       worker w({"churn", dir, std::to_string(rng()), "0"});
       w.collect_for(delay_ms, lines);
       w.kill_and_drain(lines);

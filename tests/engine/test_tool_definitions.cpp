@@ -34,6 +34,7 @@ std::optional<json::object> minimal_request(std::string_view op, const json::val
   if (op == "continue_workflow") return json::object{{"stateToken", started.at("stateToken")}};
   if (op == "checkpoint_workflow") return json::object{{"stateToken", started.at("stateToken")}, {"notesMarkdown", "x"}};
   if (op == "get_run") return json::object{{"runId", started.at("session").at("runId")}};
+  if (op == "delete_sessions") return json::object{{"sessionIds", json::array{"no-such-session"}}};
   return std::nullopt;
 }
 
