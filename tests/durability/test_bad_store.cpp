@@ -3,6 +3,8 @@
 // writes nothing.
 #include "durability/store_checks.hpp"
 
+#include <lmdb.h>
+
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -220,4 +222,31 @@ TEST_CASE("bad store: a store of a newer engine format is STORE_VERSION_UNSUPPOR
     if (auto v = tx.get(tokenrail::storage::table::meta, "format")) marker = std::string(*v);
   });
   CHECK(marker == "2");
+}
+
+TEST_CASE("bad store: a newer LMDB store format record is STORE_VERSION_UNSUPPORTED through engine::open",
+          "[durability][badstore]") {
+  const std::string dir = fresh_dir("bad_store_version");
+  make_store(dir);
+  // The backend's own record (src/storage/lmdb_env.cpp: database "_store",
+  // key "format_version"), written with bare LMDB as a newer build would.
+  MDB_env* env = nullptr;
+  REQUIRE(mdb_env_create(&env) == 0);
+  REQUIRE(mdb_env_set_maxdbs(env, 32) == 0);
+  REQUIRE(mdb_env_open(env, dir.c_str(), 0, 0600) == 0);
+  MDB_txn* txn = nullptr;
+  REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+  MDB_dbi dbi;
+  REQUIRE(mdb_dbi_open(txn, "_store", 0, &dbi) == 0);
+  std::string key = "format_version", value = "99";
+  MDB_val k{key.size(), key.data()}, v{value.size(), value.data()};
+  REQUIRE(mdb_put(txn, dbi, &k, &v, 0) == 0);
+  REQUIRE(mdb_txn_commit(txn) == 0);
+  mdb_env_close(env);
+
+  auto e = tokenrail::engine::open(json::value(lmdb_config(dir)));
+  REQUIRE_FALSE(e);
+  INFO(json::serialize(e.error().to_json()));
+  CHECK(e.error().code == tokenrail::errc::STORE_VERSION_UNSUPPORTED);
+  CHECK(e.error().details.at("storeFormat") == 99);
 }
