@@ -147,7 +147,11 @@ result<keyring> keyring::from_json(std::string_view text) {
   const auto* root = parsed->if_object();
   if (!root) return bad("", "an object {\"version\":1,\"keys\":[...]}");
   for (const auto& kv : *root)
-    if (kv.key() != "version" && kv.key() != "keys") return bad("/" + std::string(kv.key()), "no such field");
+    if (kv.key() != "version" && kv.key() != "keys") {
+      std::string pointer = "/";   // appended: g++ 12 -O3 reports a false -Werror=restrict on "/" + string
+      pointer.append(kv.key());
+      return bad(pointer, "no such field");
+    }
   const auto* version = root->if_contains("version");
   if (!version || !version->is_number() || !(version->to_number<double>() == 1))
     return bad("/version", "1");
