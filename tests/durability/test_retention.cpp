@@ -218,9 +218,16 @@ TEST_CASE("retention: sessions linked by parent/child runs are deleted together"
   INFO(refused_child);
   CHECK(error_code(refused_child) == "INVALID_REQUEST");
   CHECK(f.records_with_prefix(table::sessions, "parents") == 1);
-  // By age, linked sessions are skipped unless their partners go too: here
-  // every session is old, so all go, links included.
-  f.clock->fetch_add(1000);
+  // By age, a linked session is skipped while its partner is not old enough.
+  f.clock->fetch_add(60'000);
+  f.advance(child);                          // children active now; parents and loner are a minute old
+  auto by_age = f.del(json::object{{"olderThanMs", 30'000}});
+  INFO(json::serialize(by_age));
+  CHECK(by_age.at("deleted") == ids({"loner"}));
+  REQUIRE(by_age.as_object().contains("skipped"));
+  CHECK(by_age.at("skipped").at(0).at("sessionId") == "parents");
+  CHECK(by_age.at("skipped").at(0).at("linkedSessions") == ids({"children"}));
+  // Listed together, both go, links included.
   auto r = f.del(json::object{{"sessionIds", ids({"parents", "children"})}});
   INFO(json::serialize(r));
   CHECK(r.at("deleted").as_array().size() == 2);
