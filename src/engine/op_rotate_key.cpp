@@ -82,6 +82,15 @@ token::keyring latest_keyring(const engine::impl& e) {
 }  // namespace
 
 std::string op_rotate_key(engine::impl& e, const boost::json::object&) {
+  // A persistent store whose key is the host's keyring.secret: a key made
+  // here would live only in this process, so every token minted with it
+  // would stop verifying at the next open (and in the other processes now).
+  if (!e.persistent_keyring && e.store->caps().persistent) {
+    boost::json::object d;
+    d["hint"] = "the key comes from config keyring.secret; use a keyring file (keyring.path, or none: "
+                "<store>/keyring.json) to rotate keys";
+    fail(errc::KEYRING_ERROR, "rotate_key needs a keyring file on a persistent store", std::move(d));
+  }
   std::lock_guard lock(e.keyring_mutex);
   std::optional<keyring_dir_lock> file_lock;
   if (e.persistent_keyring) file_lock.emplace(e.keyring_path);

@@ -149,6 +149,10 @@ TEST_CASE("keyring: a host secret is shared by processes and writes no keyring f
   INFO(json::serialize(adv));
   CHECK_FALSE(adv.as_object().contains("error"));
   CHECK_FALSE(std::filesystem::exists(dir + "/keyring.json"));
+  // A key rotated in memory would not survive a reopen: refused, nothing written.
+  const auto entries = (*e)->internals().store->stats().entries;
+  CHECK(error_code((*e)->call("rotate_key", "{}")) == "KEYRING_ERROR");
+  CHECK((*e)->internals().store->stats().entries == entries);
 
   // Another secret on the same store does not accept those tokens.
   std::vector<std::string> rest;
