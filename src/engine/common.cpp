@@ -4,6 +4,7 @@
 
 #include <tokenrail/json_parse.hpp>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <sodium.h>
@@ -132,8 +133,13 @@ loaded_node load_node(storage::read_transaction& tx, std::uint64_t run, std::uin
 }
 
 workflow::cursor parse_cursor(std::string_view text) {
+  // The parsed value only lives while from_json reads it: its nodes come
+  // from a stack buffer instead of one heap allocation each (every advance
+  // parses its parent's cursor).
+  unsigned char buf[2048];
+  boost::json::monotonic_resource mr(buf, sizeof buf);
   boost::system::error_code ec;
-  auto v = boost::json::parse(text, ec);
+  auto v = boost::json::parse(text, ec, &mr);
   if (ec) fail(errc::STORE_CORRUPT, "a node's cursor does not parse");
   auto c = workflow::cursor::from_json(v);
   if (!c) throw failure(std::move(c).error());
