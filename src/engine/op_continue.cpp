@@ -78,6 +78,8 @@ std::string rehydrate(engine::impl& e, const token::payload& st) {
 }
 
 void refuse_phase(const run_status& s, std::uint64_t run) {
+  // Runs twice per advance: build the error details only when refusing.
+  if (s.phase != run_phase::cancelled && s.phase != run_phase::waiting) return;
   boost::json::object d;
   d["runId"] = format_run_id(run);
   if (s.phase == run_phase::cancelled) fail(errc::RUN_CANCELLED, "the run was cancelled", std::move(d));
