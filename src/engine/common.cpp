@@ -92,6 +92,10 @@ token::payload verify_token(engine::impl& e, token::kind k, const boost::json::o
                             std::string_view field) {
   const auto& text = req.at(field).as_string();
   auto p = e.codec()->verify(k, std::string_view(text.data(), text.size()), field);
+  // A key this engine has never seen may come from a rotation in another
+  // process sharing the keyring file: adopt it once and try again.
+  if (!p && p.error().code == errc::TOKEN_UNKNOWN_KEY && refresh_keyring(e))
+    p = e.codec()->verify(k, std::string_view(text.data(), text.size()), field);
   if (!p) {
     error err = std::move(p).error();
     if (err.details.is_null()) err.details = boost::json::object();
@@ -107,9 +111,19 @@ token::payload verify_token(engine::impl& e, token::kind k, const boost::json::o
   return *p;
 }
 
+void fail_missing_status(storage::read_transaction& tx, std::uint64_t run_id) {
+  boost::json::object d;
+  d["runId"] = format_run_id(run_id);
+  if (!tx.get(storage::table::runs, run_spec_key(run_id)))
+    fail(errc::RUN_NOT_FOUND, "the run is not in this store (it may have been deleted)", std::move(d));
+  fail(errc::STORE_CORRUPT, "a run has no status record", std::move(d));
+}
+
 loaded_node load_node(storage::read_transaction& tx, std::uint64_t run, std::uint32_t seq) {
   auto v = tx.get(storage::table::nodes, node_key(run, seq));
   if (!v) {
+    // The whole run may be gone (deleted): say so rather than "no node".
+    if (!tx.get(storage::table::runs, run_spec_key(run))) fail_missing_status(tx, run);
     boost::json::object d;
     d["nodeId"] = format_node_id(run, seq);
     fail(errc::NODE_NOT_FOUND, "the token names a node that is not in this store", std::move(d));

@@ -124,6 +124,15 @@ std::string op_delete_sessions(engine::impl&, const boost::json::object&);
 
 // ---- helpers shared by handlers -------------------------------------------
 
+/// Re-reads the keyring file and adopts keys another process added by
+/// rotating; true when the keyring changed. False without a keyring file.
+bool refresh_keyring(engine::impl& e);
+
+/// Fails for a run whose status record is missing: RUN_NOT_FOUND when the
+/// run itself is gone too (deleted, maybe by another process holding it in
+/// its cache), STORE_CORRUPT when only the status vanished.
+[[noreturn]] void fail_missing_status(storage::read_transaction& tx, std::uint64_t run_id);
+
 /// Verifies a token of kind k from request field `field` (throws its error).
 token::payload verify_token(engine::impl& e, token::kind k, const boost::json::object& req,
                             std::string_view field);

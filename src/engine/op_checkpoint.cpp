@@ -49,7 +49,7 @@ std::string op_checkpoint_workflow(engine::impl& e, const boost::json::object& r
       return;
     }
     auto sv = tx.get(storage::table::runs, run_status_key(at.run_id));
-    if (!sv) fail(errc::STORE_CORRUPT, "a run has no status record");
+    if (!sv) fail_missing_status(tx, at.run_id);
     run_status status = decode_status(*sv);
     status.last_activity = now;
     tx.put(storage::table::runs, run_status_key(at.run_id), encode_status(status));

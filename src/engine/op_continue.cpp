@@ -152,7 +152,7 @@ std::string op_continue_workflow(engine::impl& e, const boost::json::object& req
     }
     info = e.run(tx, st.run_id);
     auto sv = tx.get(storage::table::runs, run_status_key(st.run_id));
-    if (!sv) fail(errc::STORE_CORRUPT, "a run has no status record");
+    if (!sv) fail_missing_status(tx, st.run_id);
     refuse_phase(decode_status(*sv), st.run_id);
     auto node = load_node(tx, st.run_id, st.node_seq);
     if (node.rec.complete) {
@@ -203,7 +203,7 @@ std::string op_continue_workflow(engine::impl& e, const boost::json::object& req
       return;
     }
     auto sv = tx.get(storage::table::runs, run_status_key(st.run_id));
-    if (!sv) fail(errc::STORE_CORRUPT, "a run has no status record");
+    if (!sv) fail_missing_status(tx, st.run_id);
     run_status status = decode_status(*sv);
     refuse_phase(status, st.run_id);
     const std::uint32_t child = status.node_count;

@@ -81,6 +81,17 @@ token::keyring latest_keyring(const engine::impl& e) {
 
 }  // namespace
 
+bool refresh_keyring(engine::impl& e) {
+  if (!e.persistent_keyring) return false;
+  std::lock_guard lock(e.keyring_mutex);
+  token::keyring latest = latest_keyring(e);
+  if (latest.entries().size() == e.ring.entries().size()) return false;
+  auto codec = std::make_shared<const token::codec>(latest);
+  e.ring = std::move(latest);
+  e.codec_ptr.store(std::move(codec), std::memory_order_release);
+  return true;
+}
+
 std::string op_rotate_key(engine::impl& e, const boost::json::object&) {
   // A persistent store whose key is the host's keyring.secret: a key made
   // here would live only in this process, so every token minted with it

@@ -49,7 +49,7 @@ std::string op_suspend_step(engine::impl& e, const boost::json::object& req) {
     }
     auto info = e.run(tx, st.run_id);
     auto sv = tx.get(storage::table::runs, run_status_key(st.run_id));
-    if (!sv) fail(errc::STORE_CORRUPT, "a run has no status record");
+    if (!sv) fail_missing_status(tx, st.run_id);
     const run_status status = decode_status(*sv);
     boost::json::object rid{{"runId", format_run_id(st.run_id)}};
     if (status.phase == run_phase::cancelled) fail(errc::RUN_CANCELLED, "the run was cancelled", rid);

@@ -191,3 +191,20 @@ TEST_CASE("keyring: keyring.path puts the file where the host says", "[durabilit
   REQUIRE_FALSE(refused);
   CHECK(refused.error().code == tokenrail::errc::KEYRING_ERROR);
 }
+
+TEST_CASE("keyring: an engine adopts a key another engine rotated in, without reopening", "[durability][keyring]") {
+  const std::string dir = fresh_dir("kr_adopt");
+  auto a = open_engine(dir);
+  auto b = open_engine(dir);
+  (void)start(*b);  // b has loaded the keyring (key 1) and works
+
+  auto rotated = json::parse(a->call("rotate_key", "{}"));
+  INFO(json::serialize(rotated));
+  REQUIRE(rotated.at("keyId") == 2);
+  auto fresh = start(*a);  // minted with key 2, which b has never seen
+
+  auto r = json::parse(b->call("continue_workflow", advance_request(fresh, "advanced by the other engine")));
+  INFO(json::serialize(r));
+  CHECK_FALSE(r.as_object().contains("error"));
+  CHECK(r.at("pending").at("stepId") == "s2");
+}

@@ -162,6 +162,23 @@ TEST_CASE("retention: a fresh engine on the store refuses deleted runs' tokens w
         "RUN_NOT_FOUND");
 }
 
+TEST_CASE("retention: an engine that cached a run deleted by another engine answers RUN_NOT_FOUND",
+          "[durability][retention]") {
+  fixture f("lmdb");
+  auto other = open_engine(f.dir);
+  auto a = f.start("gone");
+  // The other engine advances the run once, so it holds the run's facts in
+  // its cache, then the first engine deletes the session.
+  auto moved = json::parse(other->call("continue_workflow", advance_request(a, "cached")));
+  INFO(json::serialize(moved));
+  REQUIRE_FALSE(moved.as_object().contains("error"));
+  REQUIRE(f.del(json::object{{"sessionIds", ids({"gone"})}}).at("deleted") == ids({"gone"}));
+  CHECK(error_code(other->call("continue_workflow", advance_request(moved, "late"))) == "RUN_NOT_FOUND");
+  CHECK(error_code(other->call("checkpoint_workflow",
+                               json::serialize(json::object{{"stateToken", moved.at("stateToken")},
+                                                            {"notesMarkdown", "late"}}))) == "RUN_NOT_FOUND");
+}
+
 TEST_CASE("retention: delete_sessions by age uses each session's last activity", "[durability][retention]") {
   fixture f("memory");
   auto old1 = f.start("old-1");             // t0
