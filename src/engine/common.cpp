@@ -2,6 +2,7 @@
 // loading, and the step response of D6.
 #include "engine/context.hpp"
 
+#include <tokenrail/json/canonical.hpp>
 #include <tokenrail/json_parse.hpp>
 
 #include <boost/json/monotonic_resource.hpp>
@@ -199,49 +200,18 @@ boost::json::array warnings_json(const std::vector<workflow::warning>& ws) {
 
 }  // namespace
 
-/// Appends s as a JSON string, escaped exactly as boost::json::serialize
-/// escapes (\" \\ \b \f \n \r \t, other control characters as \u00xx in
-/// lowercase hex, everything else as is), without the serializer object and
-/// the temporary string that serialize() costs per call.
-static void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out.push_back('"');
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    out.push_back('\\');
-    switch (c) {
-      case '"': out.push_back('"'); break;
-      case '\\': out.push_back('\\'); break;
-      case '\b': out.push_back('b'); break;
-      case '\f': out.push_back('f'); break;
-      case '\n': out.push_back('n'); break;
-      case '\r': out.push_back('r'); break;
-      case '\t': out.push_back('t'); break;
-      default:
-        out.append("u00");
-        out.push_back(hex[c >> 4]);
-        out.push_back(hex[c & 0xF]);
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
-}
 
 // Writes the pending object's text directly from the rendered step, without
 // building a JSON object first (which copied every string) and serializing
 // it afterwards. The members and their order are those the object had: the
 // fields D6 names, then the step extras (loop position, outputContract,
 // askForFiles...) that help the agent do the step, except a name already
-// written; strings by append_json_string, other values by
+// written; strings by json::append_quoted, other values by
 // boost::json::serialize: the same bytes serializing the object gave.
 rendered_step render_step(const run_info& run, const workflow::cursor& at, const boost::json::object& context,
                           std::vector<workflow::warning>& warnings) {
   auto p = workflow::render(*run.wf->prog, at, context, warnings);
-  auto str = append_json_string;
+  auto str = json::append_quoted;
   std::string out;
   out.reserve(64 + p.title.size() + p.prompt.size());
   out.append("{\"stepId\":");
@@ -286,12 +256,12 @@ rendered_step render_step(const run_info& run, const workflow::cursor& at, const
 // building a JSON object (which copied the rendered step and allocated every
 // member) and serializing it. The bytes are exactly what serializing that
 // object gave: the same members in the same order, strings that may need
-// escaping written by append_json_string (boost's escaping), the rest (tokens,
+// escaping written by json::append_quoted (boost's escaping), the rest (tokens,
 // fixed words, run ids, "sha256:<hex>") plain ASCII that JSON never escapes.
 std::string step_response(engine::impl& e, step_response_in in) {
   auto codec = e.codec();
   const run_info& run = *in.run;
-  auto str = append_json_string;
+  auto str = json::append_quoted;
   auto ascii = [](std::string& out, std::string_view s) { out.append("\"").append(s).push_back('"'); };
   std::string out;
   out.reserve(768);

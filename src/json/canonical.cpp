@@ -77,33 +77,6 @@ namespace {
 
 // ---- strings ----------------------------------------------------------------
 
-void append_string(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out.push_back('"');
-  std::size_t run = 0;  // start of the pending literal run
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    out.push_back('\\');
-    switch (c) {
-      case '"': out.push_back('"'); break;
-      case '\\': out.push_back('\\'); break;
-      case '\b': out.push_back('b'); break;
-      case '\f': out.push_back('f'); break;
-      case '\n': out.push_back('n'); break;
-      case '\r': out.push_back('r'); break;
-      case '\t': out.push_back('t'); break;
-      default:
-        out.append("u00");
-        out.push_back(hex[c >> 4]);
-        out.push_back(hex[c & 0xF]);
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
-}
 
 // ---- values -----------------------------------------------------------------
 
@@ -161,7 +134,7 @@ void write(std::string& out, const bj::value& v, const path* at) {
       append_es_number(out, d);
       return;
     }
-    case bj::kind::string: append_string(out, v.get_string()); return;
+    case bj::kind::string: append_quoted(out, v.get_string()); return;
     case bj::kind::array: {
       const auto& arr = v.get_array();
       out.push_back('[');
@@ -192,7 +165,7 @@ void write(std::string& out, const bj::value& v, const path* at) {
       out.push_back('{');
       for (std::size_t i = 0; i < n; ++i) {
         if (i) out.push_back(',');
-        append_string(out, first[i]->key());
+        append_quoted(out, first[i]->key());
         out.push_back(':');
         const path here{at, first[i]->key(), 0, false};
         write(out, first[i]->value(), &here);
@@ -211,6 +184,34 @@ std::string canonicalize(const bj::value& v) {
   std::string out;
   canonicalize_to(out, v);
   return out;
+}
+
+void append_quoted(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t run = 0;  // start of the pending literal run
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    out.push_back('\\');
+    switch (c) {
+      case '"': out.push_back('"'); break;
+      case '\\': out.push_back('\\'); break;
+      case '\b': out.push_back('b'); break;
+      case '\f': out.push_back('f'); break;
+      case '\n': out.push_back('n'); break;
+      case '\r': out.push_back('r'); break;
+      case '\t': out.push_back('t'); break;
+      default:
+        out.append("u00");
+        out.push_back(hex[c >> 4]);
+        out.push_back(hex[c & 0xF]);
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
 }
 
 }  // namespace tokenrail::json

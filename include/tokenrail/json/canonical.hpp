@@ -17,6 +17,7 @@
 #include <boost/json/value.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace tokenrail::json {
 
@@ -30,5 +31,11 @@ void canonicalize_to(std::string& out, const boost::json::value& v);
 
 /// The canonical form of `v`. Same errors as canonicalize_to.
 std::string canonicalize(const boost::json::value& v);
+
+/// Appends `s` as a JSON string literal with RFC 8785's minimal escaping
+/// (\" \\ \b \f \n \r \t, other control characters as \u00xx in lowercase
+/// hex, everything else as is) — also exactly what boost::json::serialize
+/// writes, so hand-built JSON text matches serialized values byte for byte.
+void append_quoted(std::string& out, std::string_view s);
 
 }  // namespace tokenrail::json
