@@ -1,5 +1,6 @@
 // Async completion (D8): see callbacks.hpp for the model and the records.
 #include "engine/callbacks.hpp"
+#include "engine/new_run.hpp"
 
 #include "workflow/program.hpp"   // a step's parallelDelegations without rendering it
 
@@ -309,60 +310,22 @@ std::shared_ptr<run_info> create_child_run(storage::write_transaction& tx,
                                            const std::string& callback_token, std::uint64_t run_id, std::int64_t now,
                                            workflow::position& pos) {
   pos = workflow::start(*wf->prog, context);
-  const std::string step_id = pos.complete ? std::string() : workflow::step_id_at(*wf->prog, pos.at);
-  auto info = std::make_shared<run_info>();
-  info->run_id = run_id;
-  info->session_id = session;
-  info->workflow_id = wf->id;
-  info->workflow_hash = wf->workflow_hash;
-  info->wf = wf;
-
-  event_appender log(tx, session, now, /*create=*/true);
-  if (!tx.get(storage::table::workflows, wf->workflow_hash))
-    tx.put(storage::table::workflows, wf->workflow_hash, tokenrail::json::canonicalize(wf->definition));
-  json::object metadata;
-  metadata["runId"] = format_run_id(run_id);
-  metadata["sessionId"] = session;
-  metadata["createdAt"] = format_time(now);
-  metadata["labels"] = json::object();
-  json::object spec;
-  spec["workflowId"] = wf->id;
-  spec["workflowHash"] = wf->workflow_hash;
-  spec["context"] = context;
-  spec["correlation"] = correlation.is_object()
-                            ? correlation
-                            : json::value(json::object{{"traceId", nullptr}, {"flowId", nullptr}, {"tenantId", nullptr}});
-  spec["callbackToken"] = callback_token;   // an input: spec, never status (seed 000)
-  json::object doc;
-  doc["metadata"] = std::move(metadata);
-  doc["spec"] = std::move(spec);
-  tx.put(storage::table::runs, run_spec_key(run_id), tokenrail::json::canonicalize(doc));
-  tx.put(storage::table::indexes, session_run_index_key(session, run_id), "");
-
-  node_record root;
-  root.parent = no_node;
-  root.created_at = now;
-  root.complete = pos.complete;
-  root.context_owner = 0;
-  root.step_id = step_id;
-  root.cursor = json::serialize(pos.at.to_json());
-  root.context = tokenrail::json::canonicalize(context);
-  tx.put(storage::table::nodes, node_key(run_id, 0), encode_node(root, 0));
-
-  run_status status;
-  status_on_node_created(status, no_node, 0, pos.complete, now, step_id, "");
-  write_status(tx, run_id, status);
-
-  log.append(event_kind::run_started, run_id, std::nullopt, std::move(doc));
-  json::object nd;
-  nd["attempt"] = 0;
-  nd["cursor"] = pos.at.to_json();
-  nd["complete"] = pos.complete;
-  if (!pos.complete) nd["stepId"] = step_id;
-  log.append(event_kind::node_created, run_id, 0u, std::move(nd));
-  if (pos.complete) log.append(event_kind::run_completed, run_id, 0u, json::object{{"node", 0}});
-  log.finish();
-  return info;
+  const std::string cursor_text = json::serialize(pos.at.to_json());
+  const std::string context_text = tokenrail::json::canonicalize(context);
+  new_run_in in;
+  in.run_id = run_id;
+  in.session = session;
+  in.wf = std::move(wf);
+  in.pos = &pos;
+  in.cursor_text = cursor_text;
+  in.context_text = context_text;
+  in.context = &context;
+  in.correlation = correlation.is_object()
+                       ? correlation.as_object()
+                       : json::object{{"traceId", nullptr}, {"flowId", nullptr}, {"tenantId", nullptr}};
+  in.callback_token = &callback_token;
+  in.now = now;
+  return write_new_run(tx, in);
 }
 
 json::object correlation_of(const json::object& spec) {

@@ -2,6 +2,7 @@
 // in one write transaction, with events run_started and node_created.
 #include "engine/callbacks.hpp"   // D8 (issue 5): parent links, parallelDelegations
 #include "engine/context.hpp"
+#include "engine/new_run.hpp"
 
 #include <tokenrail/json/canonical.hpp>
 
@@ -43,7 +44,6 @@ std::string op_start_workflow(engine::impl& e, const boost::json::object& req) {
   auto pos = workflow::start(*wf->prog, context);
   const std::string cursor_text = boost::json::serialize(pos.at.to_json());
   const std::string context_text = json::canonicalize(context);
-  const std::string& step_id = pos.complete ? std::string() : workflow::step_id_at(*wf->prog, pos.at);
 
   const std::int64_t now = e.now();
   std::string response;
@@ -61,67 +61,23 @@ std::string op_start_workflow(engine::impl& e, const boost::json::object& req) {
     while (tx.get(storage::table::runs, run_spec_key(run_id))) run_id = random_u64();
     std::string session = session_id.empty() ? "ses_" + format_run_id(random_u64()).substr(4) : session_id;
 
-    info = std::make_shared<run_info>();
-    info->run_id = run_id;
-    info->session_id = session;
-    info->workflow_id = wf->id;
-    info->workflow_hash = wf->workflow_hash;
-    info->wf = wf;
-
-    event_appender log(tx, session, now, /*create=*/true);
-    if (!tx.get(storage::table::workflows, wf->workflow_hash))
-      tx.put(storage::table::workflows, wf->workflow_hash, json::canonicalize(wf->definition));
-
-    // The resource's metadata and spec (D5): written once, never changed.
-    boost::json::object metadata;
-    metadata["runId"] = format_run_id(run_id);
-    metadata["sessionId"] = session;
-    metadata["createdAt"] = format_time(now);
-    metadata["labels"] = member(req, "labels") ? *member(req, "labels") : boost::json::object();
-    boost::json::object spec;
-    spec["workflowId"] = wf->id;
-    spec["workflowHash"] = wf->workflow_hash;
-    spec["context"] = context;
+    new_run_in in;
+    in.run_id = run_id;
+    in.session = std::move(session);
+    in.wf = wf;
+    in.pos = &pos;
+    in.cursor_text = cursor_text;
+    in.context_text = context_text;
+    in.context = &context;
+    if (auto* l = member(req, "labels")) in.labels = l->as_object();
     const auto* corr = member(req, "correlation") ? &member(req, "correlation")->as_object() : nullptr;
-    boost::json::object correlation;
-    correlation["traceId"] = opt_string(corr, "traceId");
-    correlation["flowId"] = opt_string(corr, "flowId");
-    correlation["tenantId"] = opt_string(corr, "tenantId");
-    spec["correlation"] = std::move(correlation);
-    if (idem) spec["idempotencyKey"] = *idem;
-    if (link) spec["callbackToken"] = link->token;   // D8: an input, so spec (seed 000)
-    boost::json::object doc;
-    doc["metadata"] = std::move(metadata);
-    doc["spec"] = std::move(spec);
-    // Canonicalized once: the same text is the run record and the data of
-    // run_started.
-    const std::string doc_text = json::canonicalize(doc);
-    tx.put(storage::table::runs, run_spec_key(run_id), doc_text);
-    tx.put(storage::table::indexes, session_run_index_key(session, run_id), "");
-
-    node_record root;
-    root.parent = no_node;
-    root.created_at = now;
-    root.complete = pos.complete;
-    root.context_owner = 0;
-    root.step_id = step_id;
-    root.cursor = cursor_text;
-    root.context = context_text;
-    tx.put(storage::table::nodes, node_key(run_id, 0), encode_node(root, 0));
-
-    run_status status;
-    status_on_node_created(status, no_node, 0, pos.complete, now, step_id, "");
-    tx.put(storage::table::runs, run_status_key(run_id), encode_status(status));
-
-    log.append_canonical(event_kind::run_started, run_id, std::nullopt, doc_text);
-    boost::json::object nd;
-    nd["attempt"] = 0;
-    nd["cursor"] = pos.at.to_json();
-    nd["complete"] = pos.complete;
-    if (!pos.complete) nd["stepId"] = step_id;
-    log.append(event_kind::node_created, run_id, 0u, std::move(nd));
-    if (pos.complete) log.append(event_kind::run_completed, run_id, 0u, boost::json::object{{"node", 0}});
-    log.finish();
+    in.correlation["traceId"] = opt_string(corr, "traceId");
+    in.correlation["flowId"] = opt_string(corr, "flowId");
+    in.correlation["tenantId"] = opt_string(corr, "tenantId");
+    if (idem) in.idempotency_key = &*idem;
+    if (link) in.callback_token = &link->token;
+    in.now = now;
+    info = write_new_run(tx, in);
     // D8 (issue 5): link to the parent's callback; start root delegations.
     auto async = after_start(e, tx, *info, link ? &*link : nullptr, pos.complete, context, now);
 
