@@ -7,6 +7,7 @@
 #include <tokenrail/error.hpp>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <catch2/catch.hpp>
 
@@ -270,4 +271,85 @@ TEST_CASE("300 random documents agree with JavaScript's own sort and JSON.string
     ++checked;
   }
   CHECK(checked == 300);
+}
+
+namespace {
+
+// The escaper as the RFC states it, one byte at a time: the reference the
+// run-scanning append_quoted must equal byte for byte.
+std::string quoted_one_byte_at_a_time(std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out.push_back(hex[c >> 4]);
+          out.push_back(hex[c & 0xF]);
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("append_quoted equals the byte-at-a-time escaper for every byte at every position") {
+  // Lengths up to 3 × 16 + 1 put each byte before, inside, at the edge of and
+  // after the 16-byte blocks the fast path tests at once.
+  std::size_t checked = 0, mismatches = 0;
+  std::string first_bad;
+  for (std::size_t len = 1; len <= 49; ++len) {
+    for (std::size_t pos = 0; pos < len; ++pos) {
+      for (int b = 0; b < 256; ++b) {
+        std::string s(len, 'a');
+        s[pos] = static_cast<char>(b);
+        if (len > 20) s[len - 3] = '"';  // a second escape later in the same string
+        std::string out = "prefix";
+        tokenrail::json::append_quoted(out, s);
+        ++checked;
+        if (out != "prefix" + quoted_one_byte_at_a_time(s)) {
+          if (mismatches++ == 0) first_bad = s;
+        }
+      }
+    }
+  }
+  INFO("first mismatch for input bytes: " << first_bad);
+  CHECK(mismatches == 0);
+  CHECK(checked == 49 * 50 / 2 * 256);
+}
+
+TEST_CASE("append_quoted on random text: the reference escaper and boost::json::serialize agree") {
+  // Valid UTF-8 mixing ASCII, every kind of escape, DEL and 2-, 3- and
+  // 4-byte sequences, at lengths that cross the 16-byte blocks.
+  static const char* const pieces[] = {"a", "Z", " ", "~", "\x7f", "\"", "\\", "\n", "\t", "\x01", "\x1f",
+                                       "\xC3\xA9", "\xE2\x80\xA8", "\xEF\xBF\xBF", "\xF0\x9F\x98\x80", "/"};
+  std::uint32_t seed = 12345;
+  auto next = [&] { return seed = seed * 1664525u + 1013904223u; };
+  for (int doc = 0; doc < 2000; ++doc) {
+    std::string s;
+    const std::size_t n = next() % 300;
+    const std::uint32_t escape_odds = 1 + next() % 40;  // some strings are almost entirely literal
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint32_t r = next() >> 8;
+      s += (r % escape_odds == 0) ? pieces[r % 16] : pieces[r % 2 == 0 ? 0 : 11 + (r >> 4) % 4];
+    }
+    std::string out;
+    tokenrail::json::append_quoted(out, s);
+    INFO(s);
+    REQUIRE(out == quoted_one_byte_at_a_time(s));
+    REQUIRE(out == bj::serialize(bj::value(s)));
+  }
 }
