@@ -148,6 +148,7 @@ loaded_node load_node(storage::read_transaction& tx, std::uint64_t run, std::uin
 }
 
 workflow::cursor parse_cursor(std::string_view text) {
+  if (auto c = workflow::cursor::parse_compact(text)) return std::move(*c);
   // The parsed value only lives while from_json reads it: its nodes come
   // from a stack buffer instead of one heap allocation each (every advance
   // parses its parent's cursor).

@@ -187,7 +187,7 @@ std::string op_continue_workflow(engine::impl& e, const boost::json::object& req
   next = workflow::advance(prog, at, context, output);
   warnings = std::move(next.warnings);
   // Canonical, so the same text serves the node record and the event.
-  child_cursor = json::canonicalize(next.at.to_json());
+  next.at.append_canonical(child_cursor);
   if (!next.complete) {
     child_step = workflow::step_id_at(prog, next.at);
     pre = render_step(*info, next.at, context, warnings);

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+
 namespace tokenrail::workflow {
 namespace json = boost::json;
 
@@ -280,6 +282,69 @@ json::value cursor::to_json() const {
     o["l"] = std::move(l);
   }
   return o;
+}
+
+void cursor::append_canonical(std::string& out) const {
+  auto number = [&out](std::uint32_t v) {
+    char buf[16];
+    out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+  };
+  // "l" sorts before "s" (RFC 8785 orders members by name).
+  if (!loops.empty()) {
+    out.append("{\"l\":[");
+    for (std::size_t i = 0; i < loops.size(); ++i) {
+      out.append(i ? ",[" : "[");
+      number(loops[i].index);
+      out.push_back(',');
+      number(loops[i].iteration);
+      out.push_back(',');
+      number(static_cast<std::uint32_t>(loops[i].last));
+      out.push_back(']');
+    }
+    out.append("],\"s\":");
+  } else {
+    out.append("{\"s\":");
+  }
+  number(step);
+  out.push_back('}');
+}
+
+std::optional<cursor> cursor::parse_compact(std::string_view t) {
+  std::size_t i = 0;
+  auto lit = [&](std::string_view s) {
+    if (t.substr(i, s.size()) != s) return false;
+    i += s.size();
+    return true;
+  };
+  auto u32 = [&](std::uint32_t& v) {
+    // JSON allows no leading zeros; from_chars would accept them.
+    if (i + 1 < t.size() && t[i] == '0' && t[i + 1] >= '0' && t[i + 1] <= '9') return false;
+    auto r = std::from_chars(t.data() + i, t.data() + t.size(), v);
+    if (r.ec != std::errc()) return false;
+    i = static_cast<std::size_t>(r.ptr - t.data());
+    return true;
+  };
+  auto frames = [&](cursor& c) {
+    if (!lit("[")) return false;
+    do {
+      std::uint32_t idx, it, d;
+      if (!lit("[") || !u32(idx) || !lit(",") || !u32(it) || !lit(",") || !u32(d) || !lit("]") || d > 2) return false;
+      if (c.loops.size() == static_cast<std::size_t>(max_loop_depth)) return false;
+      c.loops.push_back({idx, it, static_cast<loop_frame::decision>(d)});
+    } while (lit(","));
+    return lit("]");
+  };
+  cursor c;
+  if (lit("{\"s\":")) {
+    if (!u32(c.step)) return std::nullopt;
+    if (lit(",\"l\":") && !frames(c)) return std::nullopt;
+  } else if (lit("{\"l\":")) {
+    if (!frames(c) || !lit(",\"s\":") || !u32(c.step)) return std::nullopt;
+  } else {
+    return std::nullopt;
+  }
+  if (!lit("}") || i != t.size()) return std::nullopt;
+  return c;
 }
 
 result<cursor> cursor::from_json(const json::value& v) {

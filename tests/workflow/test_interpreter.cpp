@@ -294,6 +294,38 @@ TEST_CASE("cursor JSON is compact and round-trips; bad stored cursors are STORE_
   }
 }
 
+TEST_CASE("cursor canonical text and its fast parser agree with the JSON path") {
+  std::vector<cursor> samples(3);
+  samples[0].step = 0;
+  samples[1].step = 4294967295u;
+  samples[1].loops.push_back({7, 12, loop_frame::decision::stop});
+  samples[2].step = 2;
+  samples[2].loops.push_back({1, 4, loop_frame::decision::proceed});
+  samples[2].loops.push_back({0, 0, loop_frame::decision::none});
+  // RFC 8785 order: "l" before "s".
+  const char* expected[] = {R"({"s":0})", R"({"l":[[7,12,2]],"s":4294967295})", R"({"l":[[1,4,1],[0,0,0]],"s":2})"};
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    const cursor& c = samples[i];
+    std::string text;
+    c.append_canonical(text);
+    CHECK(text == expected[i]);
+    auto fast = cursor::parse_compact(text);
+    REQUIRE(fast.has_value());
+    CHECK(*fast == c);
+    // The serialize() order ("s" first) that older records hold parses too.
+    auto other = cursor::parse_compact(json::serialize(c.to_json()));
+    REQUIRE(other.has_value());
+    CHECK(*other == c);
+  }
+  // Anything else is left to the JSON path (which names the error).
+  for (const char* odd : {R"({"s": 1})", R"({"s":01})", R"({"s":-1})", R"({"s":1,"l":[]})", R"({"s":1,"l":[[1,2,3]]})",
+                          R"({"s":1,"l":[[1,2]]})", R"({"s":1}x)", R"({"s":1,"x":0})", R"({"s":4294967296})", R"( {"s":1})",
+                          R"({"l":[[1,2,0]]})", R"({"s":"1"})", ""}) {
+    INFO(odd);
+    CHECK_FALSE(cursor::parse_compact(odd).has_value());
+  }
+}
+
 TEST_CASE("a cursor that does not fit the program is an INTERNAL failure, not a crash") {
   const auto& wf = fixture_workflow("bug-fix-while");
   cursor c;

@@ -42,6 +42,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tokenrail::workflow {
@@ -71,6 +72,14 @@ struct cursor {
   /// Errors: STORE_CORRUPT (details {pointer, expected}) for anything that
   /// is not what to_json produces. Never throws.
   static result<cursor> from_json(const boost::json::value&);
+  /// Appends the canonical JSON text (RFC 8785) of to_json(), written
+  /// directly: every advance stores its child's cursor.
+  void append_canonical(std::string& out) const;
+  /// The cursor in `text`, if it is exactly in the form to_json() produces
+  /// (members in either order, no whitespace); nullopt for anything else,
+  /// which the caller then parses as JSON and gives to from_json (which
+  /// names what is wrong). A fast path: every advance reads its parent's.
+  static std::optional<cursor> parse_compact(std::string_view text);
   friend bool operator==(const cursor&, const cursor&) = default;
 };
 
