@@ -240,6 +240,53 @@ void env::adopt_new_map_size() {
   refresh_map_bounds();
 }
 
+namespace {
+
+/// One fdatasync of data.mdb. A read-only handle cannot use mdb_env_sync
+/// (EACCES) but may fdatasync its read-only descriptor; on a read-only file
+/// system nothing can be waiting to be flushed.
+int sync_data_file(env& e) {
+  if (!e.read_only) return mdb_env_sync(e.handle, 1);
+  mdb_filehandle_t fd;
+  if (int rc = mdb_env_get_fd(e.handle, &fd)) return rc;
+  if (::fdatasync(fd) == 0) return 0;
+  const int err = errno;
+  return err == EROFS || err == EINVAL ? 0 : err;
+}
+
+}  // namespace
+
+void env::sync_through(std::uint64_t txnid) {
+  std::unique_lock lock(sync_mutex);
+  if (txnid > sync_wanted) sync_wanted = txnid;
+  while (synced_txnid.load(std::memory_order_relaxed) < txnid) {
+    if (sync_failed)
+      throw_lmdb(sync_failed,
+                 "syncing the store failed (now or earlier); commits since the last successful sync may not be on "
+                 "disk, reopen the store",
+                 path);
+    if (sync_running) {
+      // It may have started before our meta page was written: wait for it
+      // and look again (the loop starts the next one if it did not cover us).
+      sync_cv.wait(lock);
+      continue;
+    }
+    sync_running = true;
+    // Every txnid asked for so far had its meta page written before it was
+    // asked for, hence before the fdatasync below starts: it covers them all.
+    const std::uint64_t target = sync_wanted;
+    lock.unlock();
+    const int rc = sync_data_file(*this);
+    lock.lock();
+    sync_running = false;
+    if (rc)
+      sync_failed = rc;
+    else if (target > synced_txnid.load(std::memory_order_relaxed))
+      synced_txnid.store(target, std::memory_order_release);
+    sync_cv.notify_all();
+  }
+}
+
 bool env::grow_map() {
   auto lock = exclusive();
   MDB_envinfo info;
@@ -291,9 +338,33 @@ result<std::shared_ptr<env>> open_env(const env_options& o) {
   // the commits since the last flush. LMDB documents that the store stays
   // consistent then as long as the filesystem preserves write order (ext4
   // data=ordered, XFS, ...); durable mode makes no such assumption.
+  //
+  // Durable = MDB_NOMETASYNC plus our own sync after every commit (group
+  // commit, lmdb_store.cpp). In LMDB 0.9.24, mdb_txn_commit writes the dirty
+  // pages, fdatasyncs data.mdb (skipped only under MDB_NOSYNC), and then
+  // writes the meta page that makes the commit current: by default through
+  // a second descriptor opened O_DSYNC (a second synchronous disk write
+  // inside the commit, under LMDB's write lock), under MDB_NOMETASYNC with a
+  // plain pwrite to the page cache. So with MDB_NOMETASYNC:
+  // - integrity does not depend on the filesystem's write order (unlike
+  //   MDB_NOSYNC): the pages a meta page points to are on disk before that
+  //   meta page is written at all. LMDB keeps both meta pages' snapshots
+  //   intact (a transaction only reuses pages freed at least two commits
+  //   ago), and the data sync of the next commit also flushes the previous
+  //   meta page, so the newest meta page on disk is always the last synced
+  //   one or the one just after it, each pointing at synced pages. LMDB
+  //   documents this mode as keeping A, C and I and giving up only D;
+  // - D comes back from env::sync_through(): every durable write() returns
+  //   only after an fdatasync of data.mdb that started after its commit
+  //   returned (so after its meta page was written) has completed.
+  // What it buys: the meta page's sync no longer happens inside the commit
+  // while holding the group-commit leadership and LMDB's write lock. The
+  // next batch starts its transaction while the previous one is still
+  // syncing its meta page, and concurrent callers share one fdatasync.
   unsigned flags = MDB_NOTLS;
   if (o.read_only) flags |= MDB_RDONLY;
   if (o.relaxed) flags |= MDB_NOSYNC;
+  if (!o.read_only && !o.relaxed) flags |= MDB_NOMETASYNC;
   if (int rc = mdb_env_open(e->handle, canonical.c_str(), flags, 0600)) {
     if (rc == ENOENT && o.read_only) return make_error(errc::INVALID_CONFIG, "no store at this path (opened read-only)", canonical);
     return lmdb_error(rc, "opening the store", canonical);
@@ -306,6 +377,18 @@ result<std::shared_ptr<env>> open_env(const env_options& o) {
     if (auto r = verify_pages(*e); !r) return std::move(r).error();
   if (auto r = open_databases(*e); !r) return std::move(r).error();
   e->refresh_map_bounds();
+  e->deferred_meta_sync = (flags & MDB_NOMETASYNC) != 0;
+  if (!o.relaxed) {
+    // Start from a synced state: the tables open_databases may just have
+    // created, and commits of other processes that may not be synced yet.
+    MDB_envinfo info;
+    if (int rc = mdb_env_info(e->handle, &info)) return lmdb_error(rc, "reading the environment info", canonical);
+    try {
+      e->sync_through(info.me_last_txnid);
+    } catch (const failure& f) {
+      return f.err();
+    }
+  }
   reg.envs[canonical] = e;
   return e;
 }

@@ -42,7 +42,8 @@ struct write_request {
   const tokenrail::detail::function_ref<void(write_transaction&)>* body = nullptr;
   std::exception_ptr error;
   bool needs_sync = false;  // durable caller on an env opened relaxed
-  bool done = false;
+  bool taken = false;       // in a leader's batch: wait for it, never lead
+  bool done = false;        // committed (and synced) or failed: return
 };
 
 struct env {
@@ -50,6 +51,11 @@ struct env {
   std::string path;  // canonical
   bool read_only = false;
   bool relaxed = false;            // opened with MDB_NOSYNC (see lmdb_env.cpp)
+  // Durable and writable: opened with MDB_NOMETASYNC, so a commit syncs its
+  // data pages but leaves its meta page in the page cache; the committer
+  // calls sync_through() afterwards, outside the write lock (lmdb_env.cpp
+  // explains why this is safe and what it buys).
+  bool deferred_meta_sync = false;
   // Relaxed mode flushes at most this far apart, from the committing
   // thread (the engine starts no threads of its own).
   static constexpr std::int64_t relaxed_flush_interval_ms = 1000;
@@ -87,6 +93,33 @@ struct env {
   std::condition_variable queue_cv;
   std::deque<write_request*> queue;
   bool leader_active = false;
+
+  // Sync combining. synced_txnid: every commit with an LMDB txnid <= it is
+  // on disk (an fdatasync that started after its meta page was written
+  // has completed). Read without the lock on the reader fast path.
+  std::mutex sync_mutex;
+  std::condition_variable sync_cv;
+  bool sync_running = false;
+  std::uint64_t sync_wanted = 0;        // highest txnid anyone asked for
+  int sync_failed = 0;                  // sticky: the first failed sync's errno
+  std::atomic<std::uint64_t> synced_txnid{0};
+
+  /// Returns once every commit with txnid <= `txnid` is on disk. The caller
+  /// guarantees that the meta page of `txnid` has been written (its commit
+  /// returned, or a read transaction saw it). Concurrent callers share one
+  /// fdatasync: whoever finds none running starts one that covers every
+  /// txnid asked for so far; the others wait for it, or for the next one if
+  /// it started too early to cover them. After a failed sync every later
+  /// call fails too (the kernel may have dropped the dirty pages, and a
+  /// second fdatasync would wrongly report success).
+  void sync_through(std::uint64_t txnid);
+  /// Durable reads: a snapshot newer than synced_txnid may contain a commit
+  /// whose caller has not returned yet (its meta page is written, not yet
+  /// synced). Such a read first waits for that sync, so nothing a reader
+  /// sees can be undone by a power failure.
+  void sync_for_read(std::uint64_t snapshot_txnid) {
+    if (!relaxed && snapshot_txnid > synced_txnid.load(std::memory_order_acquire)) sync_through(snapshot_txnid);
+  }
 
   /// Re-reads the mapping bounds (after open and after every resize).
   void refresh_map_bounds();

@@ -5,10 +5,19 @@
 // - Writes are group-committed. A write() call queues its body; the first
 //   waiting caller becomes the leader, takes the queued bodies (up to
 //   max_batch), runs each in a nested transaction of one parent transaction
-//   (a body that throws aborts only its child), commits the parent once and
-//   wakes the others. Every caller returns only after that commit (and, for
-//   durable stores, its sync) is done, with its own exception if its body
-//   threw. A batch of one runs directly in the parent, without nesting.
+//   (a body that throws aborts only its child), commits the parent once,
+//   hands the leadership on, waits for the sync that makes its batch
+//   durable and wakes the batch's callers. Every caller returns only after
+//   that commit (and, for durable stores, that sync) is done, with its own
+//   exception if its body threw. A batch of one runs directly in the
+//   parent, without nesting. A lone writer never waits for company: it
+//   leads a batch of one at once.
+// - Durable stores sync in two steps (see open_env in lmdb_env.cpp): the
+//   commit syncs the data pages and writes the meta page to the page cache
+//   (MDB_NOMETASYNC); after the leadership is handed on, env::sync_through()
+//   flushes the meta page, shared by every batch that needs it by then. So
+//   batch n+1 runs its bodies and syncs its data while batch n syncs its
+//   meta page, instead of waiting for both of batch n's syncs.
 // - When the map is full (MDB_MAP_FULL), the batch is aborted, the map
 //   doubled (at most max_map_bytes, else STORE_FULL) and the bodies run
 //   again: the interface allows a backend to run a body more than once.
@@ -147,6 +156,7 @@ class lmdb_write_txn final : public write_transaction, private lmdb_reader {
       throw map_full_signal{};
     }
     if (rc) throw_lmdb(rc, "writing a record", env_.path);
+    wrote = true;
   }
 
   void erase(table t, std::string_view key) override {
@@ -158,9 +168,13 @@ class lmdb_write_txn final : public write_transaction, private lmdb_reader {
       throw map_full_signal{};
     }
     if (rc && rc != MDB_NOTFOUND) throw_lmdb(rc, "erasing a record", env_.path);
+    if (rc == 0) wrote = true;
   }
 
   bool map_full = false;
+  // A put or a delete that changed something: the commit writes a meta page
+  // with the transaction's own txnid (LMDB skips empty commits entirely).
+  bool wrote = false;
 
  private:
   void check_key(std::string_view key) const {
@@ -172,6 +186,12 @@ class lmdb_write_txn final : public write_transaction, private lmdb_reader {
 };
 
 enum class batch_outcome { done, map_full };
+
+/// What a batch's commit needs before its callers may return.
+struct batch_commit {
+  bool sync = false;          // sync_through(sync_txnid) first
+  std::uint64_t sync_txnid = 0;
+};
 
 class lmdb_store final : public store {
  public:
@@ -185,6 +205,11 @@ class lmdb_store final : public store {
       MDB_txn* t;
       ~guard() { mdb_txn_abort(t); }
     } g{txn};
+    // A durable store shows only what is on disk: a snapshot that holds a
+    // commit whose meta page is not synced yet waits for that sync (usually
+    // already running: its writer's), so no reader acts on a commit that a
+    // power failure could undo.
+    env_->sync_for_read(mdb_txn_id(txn));
     lmdb_read_txn rt(*env_, txn);
     body(rt);
   }
@@ -197,7 +222,7 @@ class lmdb_store final : public store {
     std::unique_lock lock(env_->queue_mutex);
     env_->queue.push_back(&req);
     while (!req.done) {
-      if (env_->leader_active) {
+      if (env_->leader_active || req.taken) {
         env_->queue_cv.wait(lock);
         continue;
       }
@@ -206,20 +231,37 @@ class lmdb_store final : public store {
       std::vector<write_request*> batch;
       while (!env_->queue.empty() && batch.size() < max_batch) {
         batch.push_back(env_->queue.front());
+        batch.back()->taken = true;
         env_->queue.pop_front();
       }
       lock.unlock();
+      batch_commit committed;
       try {
-        run_batch(batch);
+        committed = run_batch(batch);
       } catch (...) {
         // An LMDB failure outside any body (begin, commit): every caller of
         // the batch gets it, nothing of the batch was committed.
         for (auto* r : batch)
           if (!r->error) r->error = std::current_exception();
       }
+      // The commit is in LMDB; only its sync is left. Hand the leadership on
+      // first, so the next batch runs while this one waits for the disk.
+      // Its callers stay parked (taken, not done): none returns before the
+      // sync below.
+      lock.lock();
+      env_->leader_active = false;
+      env_->queue_cv.notify_all();
+      lock.unlock();
+      if (committed.sync) {
+        try {
+          env_->sync_through(committed.sync_txnid);
+        } catch (...) {
+          for (auto* r : batch)
+            if (!r->error) r->error = std::current_exception();
+        }
+      }
       lock.lock();
       for (auto* r : batch) r->done = true;
-      env_->leader_active = false;
       env_->queue_cv.notify_all();
     }
     lock.unlock();
@@ -275,35 +317,51 @@ class lmdb_store final : public store {
     }
   }
 
-  void run_batch(std::vector<write_request*>& batch) {
+  batch_commit run_batch(std::vector<write_request*>& batch) {
     for (;;) {
-      if (try_batch(batch) == batch_outcome::done) return;
+      batch_commit committed;
+      if (try_batch(batch, committed) == batch_outcome::done) return committed;
       if (env_->grow_map()) continue;
       // The map is at max_map_bytes. Run the bodies one by one, so that only
-      // those that do not fit fail.
+      // those that do not fit fail. One sync at the end covers them all
+      // (their txnids only grow).
       if (batch.size() > 1) {
+        batch_commit all;
         for (auto* r : batch) {
           std::vector<write_request*> one{r};
           try {
-            run_batch(one);
+            const batch_commit c = run_batch(one);
+            if (c.sync) {
+              all.sync = true;
+              all.sync_txnid = std::max(all.sync_txnid, c.sync_txnid);
+            }
           } catch (...) {
             r->error = std::current_exception();
           }
         }
-        return;
+        return all;
       }
       error full = lmdb_impl::lmdb_error(MDB_MAP_FULL, "the store reached max_map_bytes", env_->path);
       full.details.as_object()["maxMapBytes"] = env_->max_map_bytes;
       batch[0]->error = std::make_exception_ptr(failure(std::move(full)));
-      return;
+      return {};
     }
   }
 
-  batch_outcome try_batch(std::vector<write_request*>& batch) {
+  batch_outcome try_batch(std::vector<write_request*>& batch, batch_commit& committed) {
     auto lock = env_->share();
     MDB_txn* parent = begin(0, lock);
+    // The txnid this commit's meta page will carry. A batch that commits
+    // nothing (every body failed, or none changed anything: LMDB then skips
+    // the commit and the next one reuses the txnid) writes no meta page; its
+    // callers wait only for the snapshot they read (txnid - 1), since a
+    // body may have read, and answered from, a commit whose sync is still
+    // running. Durable environments only: relaxed ones promise no such thing.
+    const std::uint64_t txnid = mdb_txn_id(parent);
+    committed.sync = !env_->relaxed;
+    committed.sync_txnid = txnid - 1;
     const bool nested = batch.size() > 1;
-    bool any_ok = false;
+    bool any_ok = false, wrote = false;
     for (auto* r : batch) {
       r->error = nullptr;
       MDB_txn* txn = parent;
@@ -313,7 +371,7 @@ class lmdb_store final : public store {
           continue;
         }
       }
-      bool full = false;
+      bool full = false, body_wrote = false;
       {
         lmdb_write_txn w(*env_, txn);
         try {
@@ -324,6 +382,7 @@ class lmdb_store final : public store {
           r->error = std::current_exception();
         }
         full = full || w.map_full;
+        body_wrote = w.wrote;
       }
       if (full) {
         // Aborting the parent also aborts an open child.
@@ -347,6 +406,7 @@ class lmdb_store final : public store {
         }
       }
       any_ok = true;
+      wrote = wrote || body_wrote;
     }
     if (!any_ok) {
       mdb_txn_abort(parent);
@@ -356,9 +416,18 @@ class lmdb_store final : public store {
     if (rc == MDB_MAP_FULL) return batch_outcome::map_full;
     if (rc) throw_lmdb(rc, "committing", env_->path);
     lock.unlock();
+    committed.sync_txnid = wrote ? txnid : txnid - 1;
     bool sync = false;
     for (auto* r : batch) sync = sync || (r->needs_sync && !r->error);
-    if (env_->relaxed && !sync) {
+    if (!env_->relaxed || sync) {
+      // Durable (MDB_NOMETASYNC: the data pages are synced, the meta page is
+      // not), or a durable handle on an environment opened relaxed
+      // (MDB_NOSYNC: neither is): the caller syncs after handing the
+      // leadership on (write()).
+      committed.sync = true;
+      return batch_outcome::done;
+    }
+    {
       // Relaxed: bound how much a power failure can take to about a second.
       const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -367,8 +436,7 @@ class lmdb_store final : public store {
              env_->last_flush_ms.compare_exchange_strong(last, now, std::memory_order_relaxed);
     }
     if (sync) {
-      // A durable handle on an environment opened relaxed, or the periodic
-      // relaxed flush: data and meta pages reach the disk before we return.
+      // The periodic relaxed flush: data and meta pages reach the disk.
       if (int src = mdb_env_sync(env_->handle, 1)) throw_lmdb(src, "syncing the commit", env_->path);
     }
     return batch_outcome::done;
