@@ -5,6 +5,8 @@
 
 #include <sodium.h>
 
+#include <cstring>
+
 namespace tokenrail::crypto {
 
 void init() {
@@ -56,6 +58,94 @@ digest32 blake2b_state::final() {
   digest32 out;
   crypto_generichash_final(&st_, out.data(), out.size());
   return out;
+}
+
+// ---- keyed BLAKE2b with the key block compressed ahead ----------------------
+//
+// BLAKE2b with a key hashes the key, zero-padded, as a first 128-byte block.
+// libsodium keeps up to two blocks in the state's buffer and compresses a
+// block only when more input arrives after it (the last block must be
+// compressed with the "final" flag). So crypto_generichash_init(key) leaves
+// the key block uncompressed, and a state copied from it compresses the key
+// again for every message: two compressions for a short message where one
+// would do.
+//
+// To have the key block compressed once: absorb 129 filler bytes, which
+// makes libsodium compress the key block (as a non-final block, exactly as
+// it would for any message that follows it), then empty the buffer by
+// setting its length back to 0. The filler is then as if never written, and
+// what remains is BLAKE2b's chaining value and counter after the key block,
+// which is what every keyed message starts from. That is valid only if at
+// least one message byte follows (an empty message would need the key block
+// itself to be the final one), hence the non-empty `head`.
+//
+// Setting the length needs libsodium's internal state layout, not part of its
+// API (libsodium 1.0.18, blake2.h, packed): h[8], t[2], f[2] (96 bytes),
+// buf[256], then size_t buflen at offset 352. So it is guarded three ways:
+// buflen must read 128 after init (the key block) and 129 after the filler,
+// and the prepared state must give the same digests as the one-shot keyed
+// crypto_generichash on test messages. If any check fails (another libsodium
+// with another layout), the plain lazily keyed state is used: slower, same
+// output.
+namespace {
+
+constexpr std::size_t blake2b_block = 128;
+constexpr std::size_t sodium_buflen_offset = 64 + 16 + 16 + 256;
+static_assert(sodium_buflen_offset + sizeof(std::size_t) <= sizeof(crypto_generichash_state));
+
+std::size_t sodium_buflen(const crypto_generichash_state& st) noexcept {
+  std::size_t n = 0;
+  std::memcpy(&n, reinterpret_cast<const unsigned char*>(&st) + sodium_buflen_offset, sizeof n);
+  return n;
+}
+
+// True if the precomputed state equals the one-shot keyed hash of
+// head ‖ tail for tails of 0, 1 and 300 bytes (one block, and several).
+bool same_as_one_shot(const crypto_generichash_state& prepared, std::span<const std::uint8_t> key,
+                      std::size_t outlen, std::span<const std::uint8_t> head) {
+  std::vector<std::uint8_t> msg(head.begin(), head.end());
+  for (const std::size_t tail : {0u, 1u, 300u}) {
+    msg.resize(head.size());
+    for (std::size_t i = 0; i < tail; ++i) msg.push_back(static_cast<std::uint8_t>(i * 7 + 1));
+    crypto_generichash_state st = prepared;
+    crypto_generichash_update(&st, msg.data() + head.size(), tail);
+    std::uint8_t got[crypto_generichash_BYTES_MAX], want[crypto_generichash_BYTES_MAX];
+    crypto_generichash_final(&st, got, outlen);
+    sodium_memzero(&st, sizeof st);
+    crypto_generichash(want, outlen, msg.data(), msg.size(), key.data(), key.size());
+    if (std::memcmp(got, want, outlen) != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+crypto_generichash_state keyed_blake2b_state(std::span<const std::uint8_t> key, std::size_t outlen,
+                                             std::span<const std::uint8_t> head) {
+  init();
+  crypto_generichash_state lazy;
+  crypto_generichash_init(&lazy, key.data(), key.size(), outlen);
+  crypto_generichash_state ahead = lazy;
+  crypto_generichash_update(&lazy, head.data(), head.size());
+  if (head.empty() || sodium_buflen(ahead) != blake2b_block) {
+    sodium_memzero(&ahead, sizeof ahead);
+    return lazy;
+  }
+  const std::uint8_t filler[blake2b_block + 1] = {};
+  crypto_generichash_update(&ahead, filler, sizeof filler);
+  bool ok = sodium_buflen(ahead) == sizeof filler;
+  if (ok) {
+    const std::size_t empty = 0;
+    std::memcpy(reinterpret_cast<unsigned char*>(&ahead) + sodium_buflen_offset, &empty, sizeof empty);
+    crypto_generichash_update(&ahead, head.data(), head.size());
+    ok = same_as_one_shot(ahead, key, outlen, head);
+  }
+  if (!ok) {
+    sodium_memzero(&ahead, sizeof ahead);
+    return lazy;
+  }
+  sodium_memzero(&lazy, sizeof lazy);
+  return ahead;
 }
 
 std::string to_hex(std::span<const std::uint8_t> bytes) {

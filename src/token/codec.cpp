@@ -96,7 +96,8 @@ std::string_view field_name(kind k) noexcept { return field_names[static_cast<st
 
 // Everything a key needs on the hot path, derived once per keyring entry:
 // per kind the BLAKE2b state already keyed and fed prefix ‖ key_id (each
-// call copies it and adds the plaintext), and the ChaCha20 key.
+// call copies it and adds the plaintext), and the ChaCha20 key. Both hold
+// key material and are wiped when the codec drops the entry.
 struct codec::derived {
   struct per_kind {
     crypto_generichash_state mac;
@@ -112,13 +113,14 @@ struct codec::derived {
                                  e.key.data());
       crypto_kdf_derive_from_key(kinds[k].enc, sizeof kinds[k].enc, static_cast<std::uint64_t>(k) * 2 + 1,
                                  kdf_context, e.key.data());
-      crypto_generichash_init(&kinds[k].mac, mac_key, sizeof mac_key, crypto_generichash_BYTES_MIN);
+      // The MAC input always starts with prefix ‖ key_id: absorbed here once,
+      // with the key block already compressed (crypto::keyed_blake2b_state),
+      // so a tag costs one BLAKE2b compression.
+      std::uint8_t head[prefix_len + 2];
+      std::memcpy(head, prefixes[k].data(), prefix_len);
+      put_be(head + prefix_len, e.id, 2);
+      kinds[k].mac = crypto::keyed_blake2b_state(mac_key, crypto_generichash_BYTES_MIN, head);
       sodium_memzero(mac_key, sizeof mac_key);
-      const auto pre = prefixes[k];
-      crypto_generichash_update(&kinds[k].mac, reinterpret_cast<const unsigned char*>(pre.data()), pre.size());
-      std::uint8_t id[2];
-      put_be(id, e.id, 2);
-      crypto_generichash_update(&kinds[k].mac, id, 2);
     }
   }
   ~derived() { sodium_memzero(kinds, sizeof kinds); }
