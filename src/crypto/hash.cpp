@@ -40,8 +40,16 @@ digest32 blake2b(std::string_view data) {
 }
 
 blake2b_state::blake2b_state() {
-  init();
-  crypto_generichash_init(&st_, nullptr, 0, 32);
+  // Every unkeyed BLAKE2b-256 starts from the same state: initialize it once
+  // and copy it (a plain memory copy, cheaper than re-deriving the
+  // parameter block on every event hash).
+  static const crypto_generichash_state fresh = [] {
+    init();
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, nullptr, 0, 32);
+    return st;
+  }();
+  st_ = fresh;
 }
 
 blake2b_state& blake2b_state::update(std::string_view data) {

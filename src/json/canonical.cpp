@@ -198,30 +198,50 @@ namespace {
 // printable ASCII, DEL, and every byte of a multi-byte UTF-8 sequence (all
 // of them are >= 0x80, so no sequence can contain a byte that needs escaping
 // and none has to be decoded).
-constexpr bool needs_escape(unsigned char c) noexcept { return c < 0x20 || c == '"' || c == '\\'; }
+struct escape_table {
+  bool needed[256] = {};
+  constexpr escape_table() {
+    for (int c = 0; c < 0x20; ++c) needed[c] = true;
+    needed[static_cast<unsigned char>('"')] = true;
+    needed[static_cast<unsigned char>('\\')] = true;
+  }
+};
+constexpr escape_table escapes{};
 
-// Why this is fast: strings are almost entirely literal, so instead of
-// testing and appending one character at a time, find the length of the
-// leading literal run and let the caller append it with one memcpy. With
-// SSE2 (every x86-64 CPU) 16 bytes are tested at once: a byte needs escaping
-// if it is <= 0x1f (unsigned: min(v, 0x1f) == v), '"' or '\\'; the first set
-// bit of the movemask is the first such byte. The scalar loop does the tail
-// (and everything on other CPUs) with the same test.
-std::size_t literal_run(const char* p, std::size_t n) noexcept {
-  std::size_t i = 0;
 #if defined(__SSE2__)
-  const __m128i max_control = _mm_set1_epi8(0x1f);
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i backslash = _mm_set1_epi8('\\');
-  for (; i + 16 <= n; i += 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, max_control), v);
-    const __m128i special = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
-    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(control, special)));
-    if (mask != 0) return i + static_cast<std::size_t>(std::countr_zero(mask));
+// Bit k is set if byte k of the 16 at p needs escaping: <= 0x1f (an unsigned
+// compare, as min(v, 0x1f) == v), '"' or '\\'.
+unsigned escape_mask16(const char* p) noexcept {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+  const __m128i special = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(control, special)));
+}
+#endif
+
+// The length of the leading run of p[0, n) that needs no escaping.
+//
+// Why this is fast: strings are almost entirely literal, so instead of
+// testing and appending one character at a time, append_quoted asks for the
+// whole literal run and appends it with one memcpy. With SSE2 (every x86-64
+// CPU) 16 bytes are tested at once and the first set bit of the mask is the
+// first byte to escape; a string's last partial block is tested as the 16
+// bytes ending at its end (the overlap was already found literal, so the
+// first hit in it is past the overlap). Strings shorter than 16 bytes, and
+// every string on CPUs without SSE2, use a table lookup per byte.
+std::size_t literal_run(const char* p, std::size_t n) noexcept {
+#if defined(__SSE2__)
+  if (n >= 16) {
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+      if (const unsigned m = escape_mask16(p + i)) return i + static_cast<std::size_t>(std::countr_zero(m));
+    if (i == n) return n;
+    const unsigned m = escape_mask16(p + n - 16);
+    return m ? n - 16 + static_cast<std::size_t>(std::countr_zero(m)) : n;
   }
 #endif
-  while (i < n && !needs_escape(static_cast<unsigned char>(p[i]))) ++i;
+  std::size_t i = 0;
+  while (i < n && !escapes.needed[static_cast<unsigned char>(p[i])]) ++i;
   return i;
 }
 
