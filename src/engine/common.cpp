@@ -131,12 +131,10 @@ loaded_node load_node(storage::read_transaction& tx, std::uint64_t run, std::uin
   }
   loaded_node n{decode_node(*v, seq), {}};
   std::string_view ctx_text = n.rec.context;
-  std::string owner_ctx;
   if (n.rec.context_owner != seq) {
     auto ov = tx.get(storage::table::nodes, node_key(run, n.rec.context_owner));
     if (!ov) fail(errc::STORE_CORRUPT, "a node's context owner is missing");
-    owner_ctx = decode_node(*ov, n.rec.context_owner).context;
-    ctx_text = owner_ctx;
+    ctx_text = node_context_view(*ov);  // valid until the transaction ends
   }
   if (!ctx_text.empty()) {
     boost::system::error_code ec;

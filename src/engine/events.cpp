@@ -12,7 +12,7 @@ namespace tokenrail::engine_detail {
 
 event_appender::event_appender(storage::write_transaction& tx, std::string_view session_id,
                                std::int64_t at, bool create)
-    : tx_(tx), session_(session_id), at_(at) {
+    : tx_(tx), session_(session_id), at_(at), key_(event_prefix(session_id)) {
   if (auto v = tx_.get(storage::table::sessions, session_)) {
     head_ = decode_session(*v);
     return;
@@ -118,7 +118,10 @@ void event_appender::append_canonical(std::string_view kind, std::optional<std::
   if (node) w.varint(*node);
   if (run) put_be64(scratch_, *run);
   w.raw(canonical_data);
-  tx_.put(storage::table::events, event_key(session_, head_.next_index), scratch_);
+  // The key in a reused buffer: session ‖ 0 ‖ index (event_key's layout).
+  key_.resize(session_.size() + 1);
+  put_be64(key_, head_.next_index);
+  tx_.put(storage::table::events, key_, scratch_);
   head_.last_hash = h;
   ++head_.next_index;
 }

@@ -88,6 +88,7 @@ class event_appender {
   bool created_ = false;
   std::string scratch_;
   std::string canon_;
+  std::string key_;
 };
 
 /// One decoded event.

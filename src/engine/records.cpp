@@ -169,6 +169,19 @@ node_record decode_node(std::string_view bytes, std::uint32_t own_seq) {
   return n;
 }
 
+std::string_view node_context_view(std::string_view bytes) {
+  byte_reader r(bytes);
+  if (r.u8() != 1) byte_reader::corrupt();
+  const std::uint8_t flags = r.u8();
+  if (!(flags & 2)) return {};
+  r.varint();    // parent
+  r.varint32();  // from_attempt
+  r.svarint();   // created_at
+  r.bytes();     // step_id
+  r.bytes();     // cursor
+  return r.bytes();
+}
+
 std::string encode_ack(std::string_view digest32, std::uint32_t child, std::string_view response) {
   std::string out;
   out.reserve(40 + response.size());

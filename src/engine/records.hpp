@@ -81,6 +81,9 @@ struct node_record {
 };
 std::string encode_node(const node_record& n, std::uint32_t own_seq);
 node_record decode_node(std::string_view bytes, std::uint32_t own_seq);
+/// Only the context text of a stored node (empty when it does not own one),
+/// a view into `bytes`: load_node reads the context owner's record for it.
+std::string_view node_context_view(std::string_view bytes);
 
 /// A recorded advance: replays compare the digest and return response as is.
 struct ack_view {
