@@ -85,7 +85,9 @@ digest32 blake2b_state::final() {
 // what remains is BLAKE2b's chaining value and counter after the key block,
 // which is what every keyed message starts from. That is valid only if at
 // least one message byte follows (an empty message would need the key block
-// itself to be the final one), hence the non-empty `head`.
+// itself to be the final one), hence the non-empty `head`. Moving the filler
+// down over the compressed block also overwrites the key's bytes in the
+// buffer: the prepared state keeps only the chaining value, not the key.
 //
 // Setting the length needs libsodium's internal state layout, not part of its
 // API (libsodium 1.0.18, blake2.h, packed): h[8], t[2], f[2] (96 bytes),
@@ -107,11 +109,24 @@ std::size_t sodium_buflen(const crypto_generichash_state& st) noexcept {
   return n;
 }
 
-// True if the precomputed state equals the one-shot keyed hash of
-// head ‖ tail for tails of 0, 1 and 300 bytes (one block, and several).
+// Compresses the buffered key block of a freshly keyed state (see above);
+// false, with `st` in an unknown state, if the layout is not as expected.
+bool compress_key_block(crypto_generichash_state& st) noexcept {
+  if (sodium_buflen(st) != blake2b_block) return false;
+  const std::uint8_t filler[blake2b_block + 1] = {};
+  crypto_generichash_update(&st, filler, sizeof filler);
+  if (sodium_buflen(st) != sizeof filler) return false;
+  const std::size_t empty = 0;
+  std::memcpy(reinterpret_cast<unsigned char*>(&st) + sodium_buflen_offset, &empty, sizeof empty);
+  return true;
+}
+
+// True if the prepared state gives the one-shot keyed hash of head ‖ tail
+// for tails of 0, 1 and 300 bytes (within one block, and across several).
 bool same_as_one_shot(const crypto_generichash_state& prepared, std::span<const std::uint8_t> key,
                       std::size_t outlen, std::span<const std::uint8_t> head) {
   std::vector<std::uint8_t> msg(head.begin(), head.end());
+  bool same = true;
   for (const std::size_t tail : {0u, 1u, 300u}) {
     msg.resize(head.size());
     for (std::size_t i = 0; i < tail; ++i) msg.push_back(static_cast<std::uint8_t>(i * 7 + 1));
@@ -119,41 +134,33 @@ bool same_as_one_shot(const crypto_generichash_state& prepared, std::span<const 
     crypto_generichash_update(&st, msg.data() + head.size(), tail);
     std::uint8_t got[crypto_generichash_BYTES_MAX], want[crypto_generichash_BYTES_MAX];
     crypto_generichash_final(&st, got, outlen);
-    sodium_memzero(&st, sizeof st);
     crypto_generichash(want, outlen, msg.data(), msg.size(), key.data(), key.size());
-    if (std::memcmp(got, want, outlen) != 0) return false;
+    same = same && std::memcmp(got, want, outlen) == 0;
+    sodium_memzero(&st, sizeof st);
+    sodium_memzero(got, sizeof got);
+    sodium_memzero(want, sizeof want);
   }
-  return true;
+  return same;
 }
 
 }  // namespace
 
-crypto_generichash_state keyed_blake2b_state(std::span<const std::uint8_t> key, std::size_t outlen,
-                                             std::span<const std::uint8_t> head) {
+void init_keyed_blake2b(crypto_generichash_state& out, std::span<const std::uint8_t> key, std::size_t outlen,
+                        std::span<const std::uint8_t> head) {
   init();
-  crypto_generichash_state lazy;
-  crypto_generichash_init(&lazy, key.data(), key.size(), outlen);
-  crypto_generichash_state ahead = lazy;
+  crypto_generichash_init(&out, key.data(), key.size(), outlen);
+  // The plain state, lazily keyed: the fallback.
+  crypto_generichash_state lazy = out;
   crypto_generichash_update(&lazy, head.data(), head.size());
-  if (head.empty() || sodium_buflen(ahead) != blake2b_block) {
-    sodium_memzero(&ahead, sizeof ahead);
-    return lazy;
+  if (!head.empty() && compress_key_block(out)) {
+    crypto_generichash_update(&out, head.data(), head.size());
+    if (same_as_one_shot(out, key, outlen, head)) {
+      sodium_memzero(&lazy, sizeof lazy);
+      return;
+    }
   }
-  const std::uint8_t filler[blake2b_block + 1] = {};
-  crypto_generichash_update(&ahead, filler, sizeof filler);
-  bool ok = sodium_buflen(ahead) == sizeof filler;
-  if (ok) {
-    const std::size_t empty = 0;
-    std::memcpy(reinterpret_cast<unsigned char*>(&ahead) + sodium_buflen_offset, &empty, sizeof empty);
-    crypto_generichash_update(&ahead, head.data(), head.size());
-    ok = same_as_one_shot(ahead, key, outlen, head);
-  }
-  if (!ok) {
-    sodium_memzero(&ahead, sizeof ahead);
-    return lazy;
-  }
+  out = lazy;
   sodium_memzero(&lazy, sizeof lazy);
-  return ahead;
 }
 
 std::string to_hex(std::span<const std::uint8_t> bytes) {

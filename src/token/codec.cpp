@@ -114,12 +114,12 @@ struct codec::derived {
       crypto_kdf_derive_from_key(kinds[k].enc, sizeof kinds[k].enc, static_cast<std::uint64_t>(k) * 2 + 1,
                                  kdf_context, e.key.data());
       // The MAC input always starts with prefix ‖ key_id: absorbed here once,
-      // with the key block already compressed (crypto::keyed_blake2b_state),
+      // with the key block already compressed (crypto::init_keyed_blake2b),
       // so a tag costs one BLAKE2b compression.
       std::uint8_t head[prefix_len + 2];
       std::memcpy(head, prefixes[k].data(), prefix_len);
       put_be(head + prefix_len, e.id, 2);
-      kinds[k].mac = crypto::keyed_blake2b_state(mac_key, crypto_generichash_BYTES_MIN, head);
+      crypto::init_keyed_blake2b(kinds[k].mac, mac_key, crypto_generichash_BYTES_MIN, head);
       sodium_memzero(mac_key, sizeof mac_key);
     }
   }

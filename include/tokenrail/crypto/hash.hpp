@@ -2,7 +2,7 @@
 //
 //   workflow_hash  "sha256:" + hex(SHA-256(JCS(definition)))   (D3 pinning)
 //   blake2b        unkeyed BLAKE2b-256, one-shot or incremental  (D7 event chain)
-//   keyed_blake2b_state  keyed BLAKE2b precomputed per key        (D4 token tags)
+//   init_keyed_blake2b  keyed BLAKE2b prepared once per key        (D4 token tags)
 //   to_hex/from_hex                                               (lowercase hex)
 //
 // Every function here calls crypto::init() itself, so callers need not.
@@ -56,22 +56,23 @@ class blake2b_state {
 };
 
 /// Keyed BLAKE2b prepared once for many messages that all begin with `head`
-/// (for example a MAC key used for every token of one kind): the returned
-/// state has absorbed `key` and `head`. Copy it per message, add the rest
-/// with crypto_generichash_update and finish with crypto_generichash_final
-/// (output length `outlen`): the digest is exactly
+/// (for example a MAC key used for every token of one kind): sets `out` to
+/// the state that has absorbed `key` and `head`. Copy it per message, add the
+/// rest with crypto_generichash_update and finish with
+/// crypto_generichash_final (output length `outlen`): the digest is exactly
 /// crypto_generichash(out, outlen, head ‖ rest, key, key.size()).
 ///
 /// Why not just crypto_generichash_init(key) and copy: libsodium buffers
 /// the key block and compresses it lazily, so every copy would compress the
-/// key again. With a non-empty `head` the state returned has the key block
-/// already compressed, which saves one BLAKE2b compression per message
-/// (see hash.cpp for how, and the self-check that guards it).
+/// key again. With a non-empty `head`, `out` gets the key block already
+/// compressed, which saves one BLAKE2b compression per message (see
+/// hash.cpp for how, and the checks that guard it).
 ///
-/// The state holds key material: sodium_memzero it when it is dropped.
-/// Preconditions (libsodium's): 1 <= key.size() <= 64, 16 <= outlen <= 64.
-crypto_generichash_state keyed_blake2b_state(std::span<const std::uint8_t> key, std::size_t outlen,
-                                             std::span<const std::uint8_t> head);
+/// `out` holds key material: sodium_memzero it when it is dropped. The
+/// temporaries used here are wiped. Preconditions (libsodium's):
+/// 1 <= key.size() <= 64, 16 <= outlen <= 64.
+void init_keyed_blake2b(crypto_generichash_state& out, std::span<const std::uint8_t> key, std::size_t outlen,
+                        std::span<const std::uint8_t> head);
 
 /// Lowercase hex of `bytes`.
 std::string to_hex(std::span<const std::uint8_t> bytes);
