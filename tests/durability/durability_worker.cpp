@@ -1,9 +1,12 @@
 // The helper process of the durability tests: an engine on an LMDB store in
 // a process of its own, so a test can SIGKILL it or run two at once.
 //
-//   durability_worker churn <dir> <seed> <maxOps>
+//   durability_worker churn <dir> <seed> <maxOps> [threads]
 //     Starts runs and advances them (with occasional forks from older
 //     stateTokens) until maxOps operations have returned (0: forever).
+//     With threads > 1, that many threads do so at once on one engine
+//     (each its own runs, seed + thread index, maxOps each), so durable
+//     commits are group-committed: several advances share one commit.
 //     After each returned response it writes one line to stdout:
 //       {"op": ..., "req": "<request text>", "resp": "<response text>"}
 //     (request and response as strings, so the test compares bytes). A
@@ -21,10 +24,12 @@
 
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -36,7 +41,10 @@ namespace {
 
 namespace json = boost::json;
 
+std::mutex output_mutex;   // whole lines, also from several churn threads
+
 void write_line(const std::string& line) {
+  std::lock_guard lock(output_mutex);
   std::string buf = line + "\n";
   const char* p = buf.data();
   std::size_t left = buf.size();
@@ -63,9 +71,8 @@ struct live_run {
   std::string ack;
 };
 
-int churn(const std::string& dir, std::uint64_t seed, std::uint64_t max_ops) {
+int churn_one(tokenrail::engine* eng, std::uint64_t seed, std::uint64_t max_ops) {
   std::mt19937_64 rng(seed);
-  auto eng = open_engine(dir);
   std::vector<live_run> live;
   std::vector<std::string> history;   // stateTokens seen, for forks
   std::uint64_t ops = 0, counter = 0;
@@ -121,6 +128,19 @@ int churn(const std::string& dir, std::uint64_t seed, std::uint64_t max_ops) {
   return 0;
 }
 
+int churn(const std::string& dir, std::uint64_t seed, std::uint64_t max_ops, int threads) {
+  auto eng = open_engine(dir);
+  if (threads <= 1) return churn_one(eng.get(), seed, max_ops);
+  std::atomic<int> failed{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      if (int rc = churn_one(eng.get(), seed + static_cast<std::uint64_t>(t), max_ops)) failed = rc;
+    });
+  for (auto& th : pool) th.join();
+  return failed.load();
+}
+
 int serve(const std::string& dir, const std::string& config) {
   auto eng = open_engine(dir, config);
   write_line("ready");
@@ -149,8 +169,9 @@ int serve(const std::string& dir, const std::string& config) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> a(argv, argv + argc);
-  if (a.size() == 5 && a[1] == "churn") return churn(a[2], std::stoull(a[3]), std::stoull(a[4]));
+  if ((a.size() == 5 || a.size() == 6) && a[1] == "churn")
+    return churn(a[2], std::stoull(a[3]), std::stoull(a[4]), a.size() == 6 ? std::stoi(a[5]) : 1);
   if ((a.size() == 3 || a.size() == 4) && a[1] == "serve") return serve(a[2], a.size() == 4 ? a[3] : "");
-  std::fprintf(stderr, "usage: durability_worker churn <dir> <seed> <maxOps> | serve <dir> [configJson]\n");
+  std::fprintf(stderr, "usage: durability_worker churn <dir> <seed> <maxOps> [threads] | serve <dir> [configJson]\n");
   return 2;
 }

@@ -8,19 +8,104 @@
 
 #include <lmdb.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+// A disk model for the durability promise (the group-commit test below).
+// A SIGKILL cannot tell a synced commit from one in the page cache; this
+// can. While armed, this executable's pwrite and fdatasync (which LMDB's
+// shared library binds to before libc's) watch one store's data.mdb:
+// - a meta page write (the first two pages) makes the commit current: the
+//   keys whose write bodies this thread ran since its last meta write
+//   belong to that txnid;
+// - an fdatasync covers every meta page written before it started: when it
+//   completes, those txnids are "on disk". A meta page written through a
+//   descriptor opened O_DSYNC is on disk when its write returns.
+// A write() that returns before its txnid is on disk, or a read that sees
+// a key whose txnid is not, is a durability bug: a power failure at that
+// moment would undo something a caller was already told about.
+namespace disk_model {
+
+struct state {
+  std::mutex m;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  std::uint64_t durable = 0;  // every commit with txnid <= this is on disk
+  std::uint64_t newest = 0;   // newest meta page written
+  std::uint64_t syncs = 0;
+  std::unordered_map<std::string, std::uint64_t> txnid_of;
+};
+std::atomic<state*> armed{nullptr};
+thread_local std::vector<std::string> pending;  // keys of bodies this thread ran, not yet in a meta page
+
+bool is_target(const state& s, int fd) {
+  struct stat st;
+  return ::fstat(fd, &st) == 0 && st.st_ino == s.ino && st.st_dev == s.dev;
+}
+
+/// LMDB 0.9 data format (MDB_DATA_VERSION 1), 4 KiB pages: meta pages 0
+/// and 1, the MDB_meta after the 16-byte page header, its last field
+/// mm_txnid at byte 144 of the page. The test checks this reading against
+/// mdb_env_info at the end, so a layout change fails loudly.
+std::uint64_t newest_meta_txnid(int fd) {
+  std::uint64_t best = 0;
+  for (off_t page : {off_t{0}, off_t{4096}}) {
+    std::uint64_t t = 0;
+    if (::syscall(SYS_pread64, fd, &t, sizeof t, page + 144) == static_cast<long>(sizeof t)) best = std::max(best, t);
+  }
+  return best;
+}
+
+}  // namespace disk_model
+
+extern "C" __attribute__((visibility("default"))) ssize_t pwrite(int fd, const void* buf, size_t n, off_t off) {
+  auto* s = disk_model::armed.load();
+  if (!s || !disk_model::is_target(*s, fd)) return ::syscall(SYS_pwrite64, fd, buf, n, off);
+  std::lock_guard lock(s->m);  // the meta pages are read whole, never half written
+  const long rc = ::syscall(SYS_pwrite64, fd, buf, n, off);
+  if (rc == static_cast<long>(n) && off < 2 * 4096) {
+    const std::uint64_t t = disk_model::newest_meta_txnid(fd);
+    s->newest = std::max(s->newest, t);
+    for (auto& k : disk_model::pending) s->txnid_of[k] = t;
+    disk_model::pending.clear();
+    const int fl = ::fcntl(fd, F_GETFL);
+    if (fl != -1 && (fl & O_DSYNC) == O_DSYNC) s->durable = std::max(s->durable, t);
+  }
+  return rc;
+}
+
+extern "C" __attribute__((visibility("default"))) int fdatasync(int fd) {
+  auto* s = disk_model::armed.load();
+  if (!s || !disk_model::is_target(*s, fd)) return static_cast<int>(::syscall(SYS_fdatasync, fd));
+  std::uint64_t covers;
+  {
+    std::lock_guard lock(s->m);
+    covers = disk_model::newest_meta_txnid(fd);
+  }
+  const int rc = static_cast<int>(::syscall(SYS_fdatasync, fd));
+  if (rc == 0) {
+    std::lock_guard lock(s->m);
+    s->durable = std::max(s->durable, covers);
+    ++s->syncs;
+  }
+  return rc;
+}
 
 using namespace tokenrail;
 using namespace tokenrail::storage;
@@ -628,4 +713,93 @@ TEST_CASE("lmdb: the map grows while readers never pause", "[storage][lmdb]") {
   CHECK(get(*s, table::runs, "x") == "399");
   CHECK(s->stats().entries == 401);
   CHECK(reads > 0);
+}
+
+TEST_CASE("lmdb: a durable write returns only after its commit is synced (disk model, group commit)",
+          "[storage][lmdb][durability]") {
+  // 8 writers group-commit through one handle while 2 readers read what
+  // the writers are writing; the disk model above checks every returned
+  // write and every value a reader saw against what an fdatasync covered.
+  // Also a durable handle on an environment another handle opened relaxed
+  // (MDB_NOSYNC: that handle syncs after each of its commits).
+  const bool relaxed_env = GENERATE(false, true);
+  INFO((relaxed_env ? "durable handle on a relaxed env" : "durable env"));
+  scratch_dir dir("lmdb-diskmodel");
+  std::unique_ptr<store> keep_relaxed;
+  if (relaxed_env) keep_relaxed = open_store(dir.str(), durability::relaxed, 64ull << 20);
+  auto s = open_store(dir.str(), durability::durable, 64ull << 20);  // no map growth: bodies run once
+  disk_model::state model;
+  struct stat st;
+  REQUIRE(::stat((dir.str() + "/data.mdb").c_str(), &st) == 0);
+  model.dev = st.st_dev;
+  model.ino = st.st_ino;
+  disk_model::armed = &model;
+
+  constexpr int writers = 8, per_writer = 60;
+  auto writer_key = [](int t, int i) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "w%d/%d", t, i);
+    return std::string(buf);
+  };
+  std::array<std::atomic<int>, writers> started{};
+  std::atomic<int> unknown{0}, early_writes{0}, early_reads{0}, seen{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < writers; ++t)
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < per_writer; ++i) {
+        const std::string key = writer_key(t, i);
+        started[t] = i;  // readers may look for it from now on
+        s->write([&](write_transaction& tx) {
+          disk_model::pending.push_back(key);  // on the thread that runs the body (the leader)
+          tx.put(table::runs, key, "v");
+        });
+        std::lock_guard lock(model.m);
+        auto it = model.txnid_of.find(key);
+        if (it == model.txnid_of.end()) ++unknown;
+        else if (it->second > model.durable) ++early_writes;
+      }
+    });
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2 && !relaxed_env; ++r)
+    readers.emplace_back([&, r] {
+      std::mt19937 rng(r);
+      while (!stop) {
+        const int t = static_cast<int>(rng() % writers);
+        const std::string key = writer_key(t, started[t].load());
+        if (!get(*s, table::runs, key)) continue;
+        ++seen;
+        std::lock_guard lock(model.m);
+        auto it = model.txnid_of.find(key);
+        if (it == model.txnid_of.end()) ++unknown;
+        else if (it->second > model.durable) ++early_reads;
+      }
+    });
+  for (auto& th : pool) th.join();
+  stop = true;
+  for (auto& th : readers) th.join();
+  disk_model::armed = nullptr;
+
+  CHECK(unknown == 0);
+  CHECK(early_writes == 0);
+  CHECK(early_reads == 0);
+  CHECK(model.txnid_of.size() == static_cast<std::size_t>(writers * per_writer));
+  // Group commit happened (fewer commits than writes) and syncs were seen.
+  std::set<std::uint64_t> commits;
+  for (auto& [k, t] : model.txnid_of) commits.insert(t);
+  CHECK(commits.size() < static_cast<std::size_t>(writers * per_writer));
+  CHECK(model.syncs > 0);
+  WARN("disk model: " << writers * per_writer << " writes in " << commits.size() << " commits, " << model.syncs
+                      << " fdatasyncs, " << seen.load() << " reads of in-flight keys");
+  // The model read LMDB's meta pages right: its newest txnid is LMDB's.
+  s.reset();
+  keep_relaxed.reset();
+  MDB_env* env = nullptr;
+  REQUIRE(mdb_env_create(&env) == 0);
+  mdb_env_set_maxdbs(env, 32);
+  REQUIRE(mdb_env_open(env, dir.str().c_str(), MDB_RDONLY, 0600) == 0);
+  MDB_envinfo info;
+  REQUIRE(mdb_env_info(env, &info) == 0);
+  CHECK(info.me_last_txnid == model.newest);
+  mdb_env_close(env);
 }
