@@ -287,6 +287,40 @@ void env::sync_through(std::uint64_t txnid) {
   }
 }
 
+void env::sync_all_wanted() {
+  std::uint64_t t;
+  {
+    std::lock_guard lock(sync_mutex);
+    t = sync_wanted;
+  }
+  sync_through(t);
+}
+
+void env::want_sync(std::uint64_t txnid) {
+  std::lock_guard lock(sync_mutex);
+  if (txnid > sync_wanted) sync_wanted = txnid;
+}
+
+void env::covered_by_commit(std::uint64_t txnid) {
+  std::lock_guard lock(sync_mutex);
+  if (txnid > synced_txnid.load(std::memory_order_relaxed)) {
+    synced_txnid.store(txnid, std::memory_order_release);
+    sync_cv.notify_all();
+  }
+}
+
+void env::wait_synced(std::uint64_t txnid) {
+  std::unique_lock lock(sync_mutex);
+  while (synced_txnid.load(std::memory_order_relaxed) < txnid) {
+    if (sync_failed)
+      throw_lmdb(sync_failed,
+                 "syncing the store failed (now or earlier); commits since the last successful sync may not be on "
+                 "disk, reopen the store",
+                 path);
+    sync_cv.wait(lock);
+  }
+}
+
 bool env::grow_map() {
   auto lock = exclusive();
   MDB_envinfo info;

@@ -93,6 +93,10 @@ struct env {
   std::condition_variable queue_cv;
   std::deque<write_request*> queue;
   bool leader_active = false;
+  // Set by a leader that left its batch's meta sync to the next leader
+  // (lmdb_store.cpp, write()); taken by that next leader, which then owes
+  // a sync covering every txnid wanted so far.
+  bool cover_due = false;
 
   // Sync combining. synced_txnid: every commit with an LMDB txnid <= it is
   // on disk (an fdatasync that started after its meta page was written
@@ -113,6 +117,16 @@ struct env {
   /// call fails too (the kernel may have dropped the dirty pages, and a
   /// second fdatasync would wrongly report success).
   void sync_through(std::uint64_t txnid);
+  /// sync_through(every txnid wanted so far).
+  void sync_all_wanted();
+  /// Records that `txnid` needs a sync (before handing its cover on).
+  void want_sync(std::uint64_t txnid);
+  /// A commit's own data fdatasync, which started after every commit up to
+  /// `txnid` had written its meta page, completed: they are on disk.
+  void covered_by_commit(std::uint64_t txnid);
+  /// Waits, without syncing, until synced_txnid >= txnid (someone else owes
+  /// that sync). Throws after a failed sync, like sync_through.
+  void wait_synced(std::uint64_t txnid);
   /// Durable reads: a snapshot newer than synced_txnid may contain a commit
   /// whose caller has not returned yet (its meta page is written, not yet
   /// synced). Such a read first waits for that sync, so nothing a reader

@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 
 #include <deque>
+#include <utility>
 #include <vector>
 
 namespace tokenrail::storage {
@@ -189,8 +190,9 @@ enum class batch_outcome { done, map_full };
 
 /// What a batch's commit needs before its callers may return.
 struct batch_commit {
-  bool sync = false;          // sync_through(sync_txnid) first
+  bool sync = false;          // synced_txnid must reach sync_txnid first
   std::uint64_t sync_txnid = 0;
+  bool data_synced = false;   // a commit of this batch ran LMDB's data fdatasync
 };
 
 class lmdb_store final : public store {
@@ -228,6 +230,8 @@ class lmdb_store final : public store {
       }
       // Lead one batch: everything queued so far (FIFO, at most max_batch).
       env_->leader_active = true;
+      // The previous leader may have left its meta sync to us (see below).
+      const bool cover_owed = std::exchange(env_->cover_due, false);
       std::vector<write_request*> batch;
       while (!env_->queue.empty() && batch.size() < max_batch) {
         batch.push_back(env_->queue.front());
@@ -244,17 +248,45 @@ class lmdb_store final : public store {
         for (auto* r : batch)
           if (!r->error) r->error = std::current_exception();
       }
-      // The commit is in LMDB; only its sync is left. Hand the leadership on
-      // first, so the next batch runs while this one waits for the disk.
-      // Its callers stay parked (taken, not done): none returns before the
-      // sync below.
+      // The commit is in LMDB; only its meta page's sync is left. Hand the
+      // leadership on first, so the next batch runs while this one waits
+      // for the disk. Its callers stay parked (taken, not done): none
+      // returns before synced_txnid covers the batch.
+      //
+      // Who syncs. With writers queued, a next leader starts at once, and
+      // the commit it runs fdatasyncs data.mdb (MDB_NOMETASYNC still syncs
+      // the data pages) after our meta page was written: that one sync
+      // covers our batch too (it publishes covered_by_commit). So we leave
+      // it to them (cover_due) instead of issuing a second fdatasync that
+      // would queue behind theirs at the device; if their batch commits
+      // nothing, they owe an explicit sync instead (cover_owed above). A
+      // lone writer, or the last batch of a burst, syncs at once itself:
+      // no one waits for company.
       lock.lock();
       env_->leader_active = false;
+      const bool hand_off = committed.sync && env_->deferred_meta_sync && !env_->queue.empty();
+      if (hand_off) {
+        env_->want_sync(committed.sync_txnid);  // before a successor can read sync_wanted
+        env_->cover_due = true;
+      }
       env_->queue_cv.notify_all();
       lock.unlock();
+      if (cover_owed && !committed.data_synced) {
+        // Our commit did not fdatasync (nothing written, or it failed):
+        // cover the predecessor explicitly.
+        try {
+          env_->sync_all_wanted();
+        } catch (...) {
+          for (auto* r : batch)
+            if (!r->error) r->error = std::current_exception();
+        }
+      }
       if (committed.sync) {
         try {
-          env_->sync_through(committed.sync_txnid);
+          if (hand_off)
+            env_->wait_synced(committed.sync_txnid);
+          else
+            env_->sync_through(committed.sync_txnid);
         } catch (...) {
           for (auto* r : batch)
             if (!r->error) r->error = std::current_exception();
@@ -335,6 +367,7 @@ class lmdb_store final : public store {
               all.sync = true;
               all.sync_txnid = std::max(all.sync_txnid, c.sync_txnid);
             }
+            all.data_synced = all.data_synced || c.data_synced;
           } catch (...) {
             r->error = std::current_exception();
           }
@@ -417,6 +450,13 @@ class lmdb_store final : public store {
     if (rc) throw_lmdb(rc, "committing", env_->path);
     lock.unlock();
     committed.sync_txnid = wrote ? txnid : txnid - 1;
+    if (!env_->relaxed && wrote) {
+      // LMDB's commit fdatasynced data.mdb before writing our meta page, and
+      // that sync started after every earlier commit (ours began after they
+      // returned) had written its meta page: they are on disk now.
+      env_->covered_by_commit(txnid - 1);
+      committed.data_synced = true;
+    }
     bool sync = false;
     for (auto* r : batch) sync = sync || (r->needs_sync && !r->error);
     if (!env_->relaxed || sync) {
