@@ -156,7 +156,7 @@ codec::codec(const keyring& ring) {
   current_id_ = ring.current().id;
 }
 
-std::string codec::mint(kind k, const payload& p) const {
+void codec::mint_to(kind k, const payload& p, std::string& out) const {
   const derived* d = nullptr;
   for (const auto& [id, dk] : keys_)
     if (id == current_id_) d = dk.get();
@@ -173,11 +173,16 @@ std::string codec::mint(kind k, const payload& p) const {
   std::memcpy(raw + 2, tag, tag_len);
   d->xor_stream(k, tag, plain, raw + 2 + tag_len);
 
-  // One allocation: the string is sized once and the body encoded in place.
-  std::string out(token_length, '\0');
-  const auto pre = prefix(k);
-  std::memcpy(out.data(), pre.data(), prefix_len);
-  encode_body(raw, out.data() + prefix_len);
+  char text[token_length];
+  std::memcpy(text, prefix(k).data(), prefix_len);
+  encode_body(raw, text + prefix_len);
+  out.append(text, token_length);
+}
+
+std::string codec::mint(kind k, const payload& p) const {
+  std::string out;
+  out.reserve(token_length);  // one allocation
+  mint_to(k, p, out);
   return out;
 }
 

@@ -365,3 +365,19 @@ TEST_CASE("known answers: fixed keys give fixed tokens, equal to the documented 
     }
   }
 }
+
+TEST_CASE("mint_to appends exactly what mint returns") {
+  keyring ring = keyring::generate();
+  ring.rotate(5);
+  const codec c(ring);
+  std::string out = "{\"t\":\"";
+  const payload p{77, 3, 9};
+  c.mint_to(kind::ack, p, out);
+  out += "\",";
+  c.mint_to(kind::state, p, out);
+  CHECK(out == "{\"t\":\"" + c.mint(kind::ack, p) + "\"," + c.mint(kind::state, p));
+  CHECK(c.mint(kind::ack, p).size() == token_length);
+  const auto back = c.verify(kind::state, std::string_view(out).substr(out.size() - token_length));
+  REQUIRE(back.has_value());
+  CHECK(*back == p);
+}

@@ -93,6 +93,9 @@ class codec {
 
   /// Always succeeds: the same arguments give the same 52-character string.
   std::string mint(kind k, const payload& p) const;
+  /// Appends the same 52 characters as mint(k, p) to `out`: no allocation of
+  /// its own when `out` has room (for responses written into one buffer).
+  void mint_to(kind k, const payload& p, std::string& out) const;
 
   /// Errors: TOKEN_MALFORMED (length, alphabet), TOKEN_UNSUPPORTED_VERSION,
   /// TOKEN_WRONG_KIND (a valid prefix of another kind), TOKEN_UNKNOWN_KEY,
