@@ -62,13 +62,24 @@ struct b64_decode_table {
 };
 constexpr b64_decode_table b64_decode{};
 
+// Two characters per lookup: 12 bits index a table of character pairs
+// (4096 × 2 bytes), so a 3-byte group costs two lookups instead of four.
+struct b64_pair_table {
+  char v[4096][2];
+  constexpr b64_pair_table() : v() {
+    for (int i = 0; i < 4096; ++i) {
+      v[i][0] = b64_alphabet[i >> 6];
+      v[i][1] = b64_alphabet[i & 63];
+    }
+  }
+};
+constexpr b64_pair_table b64_pairs{};
+
 void encode_body(const std::uint8_t (&raw)[raw_len], char* out) noexcept {
   for (std::size_t i = 0, o = 0; i < raw_len; i += 3, o += 4) {
     const std::uint32_t g = std::uint32_t(raw[i]) << 16 | std::uint32_t(raw[i + 1]) << 8 | raw[i + 2];
-    out[o] = b64_alphabet[g >> 18];
-    out[o + 1] = b64_alphabet[(g >> 12) & 63];
-    out[o + 2] = b64_alphabet[(g >> 6) & 63];
-    out[o + 3] = b64_alphabet[g & 63];
+    std::memcpy(out + o, b64_pairs.v[g >> 12], 2);
+    std::memcpy(out + o + 2, b64_pairs.v[g & 0xfff], 2);
   }
 }
 
