@@ -321,6 +321,21 @@ void env::wait_synced(std::uint64_t txnid) {
   }
 }
 
+bool env::wait_synced_for(std::uint64_t txnid, std::chrono::microseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock lock(sync_mutex);
+  while (synced_txnid.load(std::memory_order_relaxed) < txnid) {
+    if (sync_failed)
+      throw_lmdb(sync_failed,
+                 "syncing the store failed (now or earlier); commits since the last successful sync may not be on "
+                 "disk, reopen the store",
+                 path);
+    if (sync_cv.wait_until(lock, until) == std::cv_status::timeout)
+      return synced_txnid.load(std::memory_order_relaxed) >= txnid;
+  }
+  return true;
+}
+
 bool env::grow_map() {
   auto lock = exclusive();
   MDB_envinfo info;

@@ -15,6 +15,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -44,6 +45,12 @@ struct write_request {
   bool needs_sync = false;  // durable caller on an env opened relaxed
   bool taken = false;       // in a leader's batch: wait for it, never lead
   bool done = false;        // committed (and synced) or failed: return
+  // Its caller waits here (under env::queue_mutex), woken only when it is
+  // done or when it is first in the queue and the leadership is free: a
+  // batch wakes its own callers, not every writer (with one shared
+  // condition variable, each hand-over woke all of them, and on two cores
+  // those needless wakeups cost more than the batch's CPU work).
+  std::condition_variable cv;
 };
 
 struct env {
@@ -90,13 +97,20 @@ struct env {
 
   // Group commit: writers queue here; one of them leads a batch.
   std::mutex queue_mutex;
-  std::condition_variable queue_cv;
   std::deque<write_request*> queue;
   bool leader_active = false;
   // Set by a leader that left its batch's meta sync to the next leader
   // (lmdb_store.cpp, write()); taken by that next leader, which then owes
   // a sync covering every txnid wanted so far.
   bool cover_due = false;
+  std::uint64_t cover_epoch = 0;  // which hand-off cover_due belongs to
+  // Writers inside write() (queued, in a batch, or done and leaving): a
+  // leader that finds none but its own batch's syncs at once.
+  std::size_t writers_inside = 0;
+  // How long a leader whose batch found no one queued waits for a writer
+  // still inside write() to come back and lead the next batch (whose
+  // commit would cover ours) before it syncs by itself.
+  static constexpr auto tentative_hand_off_wait = std::chrono::microseconds(100);
 
   // Sync combining. synced_txnid: every commit with an LMDB txnid <= it is
   // on disk (an fdatasync that started after its meta page was written
@@ -127,6 +141,8 @@ struct env {
   /// Waits, without syncing, until synced_txnid >= txnid (someone else owes
   /// that sync). Throws after a failed sync, like sync_through.
   void wait_synced(std::uint64_t txnid);
+  /// wait_synced for at most `timeout`; false when it ran out.
+  bool wait_synced_for(std::uint64_t txnid, std::chrono::microseconds timeout);
   /// Durable reads: a snapshot newer than synced_txnid may contain a commit
   /// whose caller has not returned yet (its meta page is written, not yet
   /// synced). Such a read first waits for that sync, so nothing a reader

@@ -223,9 +223,10 @@ class lmdb_store final : public store {
     req.needs_sync = needs_sync_;
     std::unique_lock lock(env_->queue_mutex);
     env_->queue.push_back(&req);
+    ++env_->writers_inside;
     while (!req.done) {
       if (env_->leader_active || req.taken) {
-        env_->queue_cv.wait(lock);
+        req.cv.wait(lock);
         continue;
       }
       // Lead one batch: everything queued so far (FIFO, at most max_batch).
@@ -259,17 +260,26 @@ class lmdb_store final : public store {
       // covers our batch too (it publishes covered_by_commit). So we leave
       // it to them (cover_due) instead of issuing a second fdatasync that
       // would queue behind theirs at the device; if their batch commits
-      // nothing, they owe an explicit sync instead (cover_owed above). A
-      // lone writer, or the last batch of a burst, syncs at once itself:
-      // no one waits for company.
+      // nothing, they owe an explicit sync instead (cover_owed above).
+      // With no one queued but other writers inside write() (typically the
+      // previous batch's callers, returning now and about to write again),
+      // the hand-off is tentative: if no one has led a new batch within
+      // tentative_hand_off_wait, we take the cover back and sync ourselves.
+      // A lone writer (no other writer inside) syncs at once: it never
+      // waits for company.
       lock.lock();
       env_->leader_active = false;
-      const bool hand_off = committed.sync && env_->deferred_meta_sync && !env_->queue.empty();
+      const bool queued = !env_->queue.empty();
+      const bool hand_off = committed.sync && env_->deferred_meta_sync &&
+                            (queued || env_->writers_inside > batch.size());
+      std::uint64_t epoch = 0;
       if (hand_off) {
         env_->want_sync(committed.sync_txnid);  // before a successor can read sync_wanted
         env_->cover_due = true;
+        epoch = ++env_->cover_epoch;
       }
-      env_->queue_cv.notify_all();
+      // The first queued writer leads next (it takes everyone queued).
+      if (!env_->queue.empty()) env_->queue.front()->cv.notify_one();
       lock.unlock();
       if (cover_owed && !committed.data_synced) {
         // Our commit did not fdatasync (nothing written, or it failed):
@@ -283,19 +293,36 @@ class lmdb_store final : public store {
       }
       if (committed.sync) {
         try {
-          if (hand_off)
-            env_->wait_synced(committed.sync_txnid);
-          else
-            env_->sync_through(committed.sync_txnid);
+          bool synced = false;
+          if (hand_off && !queued &&
+              !env_->wait_synced_for(committed.sync_txnid, env::tentative_hand_off_wait)) {
+            lock.lock();
+            const bool taken_over = env_->cover_epoch != epoch || !env_->cover_due;
+            if (!taken_over) env_->cover_due = false;  // no successor came: ours again
+            lock.unlock();
+            if (!taken_over) {
+              env_->sync_through(committed.sync_txnid);
+              synced = true;
+            }
+          }
+          if (!synced) {
+            if (hand_off)
+              env_->wait_synced(committed.sync_txnid);
+            else
+              env_->sync_through(committed.sync_txnid);
+          }
         } catch (...) {
           for (auto* r : batch)
             if (!r->error) r->error = std::current_exception();
         }
       }
       lock.lock();
-      for (auto* r : batch) r->done = true;
-      env_->queue_cv.notify_all();
+      for (auto* r : batch) {
+        r->done = true;
+        r->cv.notify_one();  // under the lock: the request lives until its caller reacquires it
+      }
     }
+    --env_->writers_inside;
     lock.unlock();
     if (req.error) std::rethrow_exception(req.error);
   }
