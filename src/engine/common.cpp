@@ -270,14 +270,16 @@ std::string step_response(engine::impl& e, step_response_in in) {
     str(out, in.kind);
     out.push_back(',');
   }
-  out.append("\"stateToken\":");
-  ascii(out, codec->mint(token::kind::state, {run.run_id, in.seq, 0}));
+  // Tokens are minted straight into the response (base64url: no escaping).
+  out.append("\"stateToken\":\"");
+  codec->mint_to(token::kind::state, {run.run_id, in.seq, 0}, out);
   if (!in.complete) {
-    out.append(",\"ackToken\":");
-    ascii(out, codec->mint(token::kind::ack, {run.run_id, in.seq, in.attempt}));
+    out.append("\",\"ackToken\":\"");
+    codec->mint_to(token::kind::ack, {run.run_id, in.seq, in.attempt}, out);
   }
-  out.append(",\"checkpointToken\":");
-  ascii(out, codec->mint(token::kind::checkpoint, {run.run_id, in.seq, 0}));
+  out.append("\",\"checkpointToken\":\"");
+  codec->mint_to(token::kind::checkpoint, {run.run_id, in.seq, 0}, out);
+  out.push_back('"');
   std::string_view intent = "complete";
   out.append(",\"pending\":");
   if (in.complete) {
