@@ -8,6 +8,7 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
 #include <sodium.h>
 
 #include <cstdio>
@@ -186,6 +187,18 @@ std::string format_time(std::int64_t ms) {
 
 namespace {
 
+/// Appends boost::json::serialize(v) without its temporary string: the
+/// serializer writes through a stack buffer straight into out.
+void append_serialized(std::string& out, const boost::json::value& v) {
+  boost::json::serializer sr;
+  sr.reset(&v);
+  char buf[512];
+  while (!sr.done()) {
+    const auto part = sr.read(buf);
+    out.append(part.data(), part.size());
+  }
+}
+
 boost::json::array warnings_json(const std::vector<workflow::warning>& ws) {
   boost::json::array a;
   for (const auto& w : ws) {
@@ -241,7 +254,7 @@ rendered_step render_step(const run_info& run, const workflow::cursor& at, const
       out.push_back(',');
       str(out, k);
       out.push_back(':');
-      out.append(boost::json::serialize(kv.value()));
+      append_serialized(out, kv.value());
     }
   }
   out.push_back('}');

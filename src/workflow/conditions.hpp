@@ -15,6 +15,7 @@
 #include <tokenrail/workflow/library.hpp>
 
 #include <boost/json/object.hpp>
+#include <boost/container/small_vector.hpp>
 #include <boost/json/value.hpp>
 
 #include <optional>
@@ -43,7 +44,10 @@ struct scope_var {
 /// What conditions and templates can see. Loop variables shadow the context.
 struct scope {
   const boost::json::object* context = nullptr;
-  std::vector<scope_var> vars;   // innermost last
+  // Innermost last. Inline room for a few loop levels: every rendered step
+  // builds a scope, and a heap block for two or three variables costs more
+  // than the lookups.
+  boost::container::small_vector<scope_var, 4> vars;
 
   /// Resolves a dotted path ("a.b.0.c": objects by key, arrays by index).
   /// nullptr if any segment is missing.
