@@ -145,11 +145,23 @@ struct env {
   bool wait_synced_for(std::uint64_t txnid, std::chrono::microseconds timeout);
   /// Durable reads: a snapshot newer than synced_txnid may contain a commit
   /// whose caller has not returned yet (its meta page is written, not yet
-  /// synced). Such a read first waits for that sync, so nothing a reader
-  /// sees can be undone by a power failure.
+  /// synced). read() waits for that sync before it returns, so nothing a
+  /// reader saw can be undone by a power failure.
   void sync_for_read(std::uint64_t snapshot_txnid) {
-    if (!relaxed && snapshot_txnid > synced_txnid.load(std::memory_order_acquire)) sync_through(snapshot_txnid);
+    if (relaxed || snapshot_txnid <= synced_txnid.load(std::memory_order_acquire)) return;
+    // A commit of this process: its batch's leader sees to its sync (the
+    // next commit's data sync, usually only microseconds away); wait for
+    // it rather than add an fdatasync of our own that would queue behind
+    // theirs at the device. Bounded, so a reader never depends on a writer
+    // for long.
+    if (snapshot_txnid <= local_committed_txnid.load(std::memory_order_acquire) &&
+        wait_synced_for(snapshot_txnid, read_wait_for_writer))
+      return;
+    sync_through(snapshot_txnid);  // another process's commit, or too slow
   }
+  static constexpr auto read_wait_for_writer = std::chrono::milliseconds(2);
+  // The newest txnid this process committed (its meta page is written).
+  std::atomic<std::uint64_t> local_committed_txnid{0};
 
   /// Re-reads the mapping bounds (after open and after every resize).
   void refresh_map_bounds();

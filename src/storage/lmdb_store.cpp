@@ -201,19 +201,32 @@ class lmdb_store final : public store {
       : env_(std::move(e)), read_only_(read_only || env_->read_only), needs_sync_(durable && env_->relaxed) {}
 
   void read(tokenrail::detail::function_ref<void(read_transaction&)> body) override {
-    auto lock = env_->share();
-    MDB_txn* txn = begin(MDB_RDONLY, lock);
-    struct guard {
-      MDB_txn* t;
-      ~guard() { mdb_txn_abort(t); }
-    } g{txn};
-    // A durable store shows only what is on disk: a snapshot that holds a
-    // commit whose meta page is not synced yet waits for that sync (usually
-    // already running: its writer's), so no reader acts on a commit that a
-    // power failure could undo.
-    env_->sync_for_read(mdb_txn_id(txn));
-    lmdb_read_txn rt(*env_, txn);
-    body(rt);
+    std::uint64_t snapshot = 0;
+    std::exception_ptr body_error;
+    {
+      auto lock = env_->share();
+      MDB_txn* txn = begin(MDB_RDONLY, lock);
+      struct guard {
+        MDB_txn* t;
+        ~guard() { mdb_txn_abort(t); }
+      } g{txn};
+      snapshot = mdb_txn_id(txn);
+      lmdb_read_txn rt(*env_, txn);
+      try {
+        body(rt);
+      } catch (...) {
+        body_error = std::current_exception();
+      }
+    }
+    // A durable store shows only what is on disk: if the snapshot holds a
+    // commit whose meta page is not synced yet (a group commit between its
+    // commit and its sync), nothing the body computed from it leaves
+    // read(), neither its results nor its exception, before that sync. The
+    // wait comes after the body, so the body's work overlaps the sync, and
+    // after the transaction ended, so the wait holds nothing a writer (one
+    // growing the map) could need.
+    env_->sync_for_read(snapshot);
+    if (body_error) std::rethrow_exception(body_error);
   }
 
   void write(tokenrail::detail::function_ref<void(write_transaction&)> body) override {
@@ -477,6 +490,11 @@ class lmdb_store final : public store {
     if (rc) throw_lmdb(rc, "committing", env_->path);
     lock.unlock();
     committed.sync_txnid = wrote ? txnid : txnid - 1;
+    if (wrote) {
+      auto prev = env_->local_committed_txnid.load(std::memory_order_relaxed);
+      while (prev < txnid && !env_->local_committed_txnid.compare_exchange_weak(prev, txnid, std::memory_order_release)) {
+      }
+    }
     if (!env_->relaxed && wrote) {
       // LMDB's commit fdatasynced data.mdb before writing our meta page, and
       // that sync started after every earlier commit (ours began after they

@@ -784,10 +784,13 @@ TEST_CASE("lmdb: a durable write returns only after its commit is synced (disk m
   CHECK(early_writes == 0);
   CHECK(early_reads == 0);
   CHECK(model.txnid_of.size() == static_cast<std::size_t>(writers * per_writer));
-  // Group commit happened (fewer commits than writes) and syncs were seen.
+  // Syncs were seen, and in the durable env group commit happened (fewer
+  // commits than writes: each commit waits for the disk, so writers queue
+  // up). A relaxed env's commits are too fast to be sure of that; its
+  // durable handle shares the syncs instead.
   std::set<std::uint64_t> commits;
   for (auto& [k, t] : model.txnid_of) commits.insert(t);
-  CHECK(commits.size() < static_cast<std::size_t>(writers * per_writer));
+  if (!relaxed_env) CHECK(commits.size() < static_cast<std::size_t>(writers * per_writer));
   CHECK(model.syncs > 0);
   WARN("disk model: " << writers * per_writer << " writes in " << commits.size() << " commits, " << model.syncs
                       << " fdatasyncs, " << seen.load() << " reads of in-flight keys");
