@@ -5,6 +5,7 @@
 
 #include <tokenrail/error.hpp>
 
+#include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 
 #include <cstddef>
@@ -20,5 +21,11 @@ struct json_limits {
 /// Parses one JSON document. Errors: PAYLOAD_TOO_LARGE, NESTING_TOO_DEEP,
 /// INVALID_UTF8, INVALID_JSON (details carry the byte offset).
 result<boost::json::value> parse_json(std::string_view text, const json_limits& limits = {});
+
+/// The same, with the parsed value's memory taken from `sp` (an arena, for
+/// a request that lives for one call). The parser's own working memory
+/// starts in a stack buffer.
+result<boost::json::value> parse_json(std::string_view text, const json_limits& limits,
+                                      boost::json::storage_ptr sp);
 
 }  // namespace tokenrail

@@ -9,6 +9,11 @@
 namespace tokenrail {
 
 result<boost::json::value> parse_json(std::string_view text, const json_limits& limits) {
+  return parse_json(text, limits, {});
+}
+
+result<boost::json::value> parse_json(std::string_view text, const json_limits& limits,
+                                      boost::json::storage_ptr sp) {
   if (text.size() > limits.max_bytes)
     return error::make(errc::PAYLOAD_TOO_LARGE,
                        fmt::format("the JSON text is {} bytes; the limit is {}", text.size(), limits.max_bytes),
@@ -16,7 +21,9 @@ result<boost::json::value> parse_json(std::string_view text, const json_limits& 
 
   boost::json::parse_options options;
   options.max_depth = limits.max_depth;
-  boost::json::stream_parser parser({}, options);
+  unsigned char temp[1024];
+  boost::json::stream_parser parser({}, options, temp);
+  parser.reset(std::move(sp));
   boost::system::error_code ec;
   const std::size_t used = parser.write(text.data(), text.size(), ec);
   if (!ec) parser.finish(ec);
