@@ -11,7 +11,7 @@
 // a median over repeated batches.
 //
 // Usage: bench_engine [quick]   ("quick": fewer batches, for a smoke run)
-//        bench_engine profile N  (N memory-store advances only, for callgrind)
+//        bench_engine profile N [lmdb]  (N memory-store, or relaxed LMDB, advances only, for callgrind)
 // LMDB stores live in $TOKENRAIL_BENCH_DIR or the current directory.
 #include <tokenrail/engine/engine.hpp>
 
@@ -474,9 +474,14 @@ void lmdb_durable_figures(const fs::path& root) {
 int main(int argc, char** argv) {
   quick = argc > 1 && std::strcmp(argv[1], "quick") == 0;
   if (argc > 2 && std::strcmp(argv[1], "profile") == 0) {
-    // For `valgrind --tool=callgrind`: N advances on the memory store and
-    // nothing else (instructions per advance = difference of two N).
-    auto e = open_engine(json::object{{"backend", "memory"}});
+    // For `valgrind --tool=callgrind`: N advances on the memory store (or,
+    // with a third argument "lmdb", on a relaxed LMDB store in the current
+    // directory) and nothing else (instructions per advance = difference
+    // of two N).
+    const bool lmdb = argc > 3 && std::strcmp(argv[3], "lmdb") == 0;
+    const fs::path dir = fs::current_path() / "tokenrail-profile-store";
+    if (lmdb) fs::remove_all(dir);
+    auto e = lmdb ? open_lmdb_engine(dir, "relaxed") : open_engine(json::object{{"backend", "memory"}});
     run_driver d(*e);
     for (int i = 0, n = std::atoi(argv[2]); i < n; ++i) d.advance();
     return 0;
