@@ -336,6 +336,40 @@ bool env::wait_synced_for(std::uint64_t txnid, std::chrono::microseconds timeout
   return true;
 }
 
+void env::add_pending(const std::vector<std::string>& keys, std::uint64_t txnid) {
+  const std::uint64_t synced = synced_txnid.load(std::memory_order_acquire);
+  std::lock_guard lock(pending_mutex);
+  std::erase_if(pending_keys, [&](const auto& kv) { return kv.second <= synced; });
+  for (const auto& k : keys) {
+    auto& t = pending_keys[k];
+    if (txnid > t) t = txnid;
+  }
+  pending_count.store(pending_keys.size(), std::memory_order_release);
+}
+
+std::uint64_t env::pending_txnid(table t, std::string_view key) {
+  if (pending_count.load(std::memory_order_acquire) == 0) return 0;
+  std::string k;
+  k.reserve(key.size() + 1);
+  k.push_back(static_cast<char>(t));
+  k.append(key);
+  std::lock_guard lock(pending_mutex);
+  auto it = pending_keys.find(k);
+  return it == pending_keys.end() || it->second <= synced_txnid.load(std::memory_order_acquire) ? 0 : it->second;
+}
+
+std::uint64_t env::pending_prefix_txnid(table t, std::string_view prefix) {
+  if (pending_count.load(std::memory_order_acquire) == 0) return 0;
+  const std::uint64_t synced = synced_txnid.load(std::memory_order_acquire);
+  std::uint64_t newest = 0;
+  std::lock_guard lock(pending_mutex);
+  for (const auto& [k, txnid] : pending_keys)
+    if (txnid > synced && txnid > newest && !k.empty() && k[0] == static_cast<char>(t) &&
+        std::string_view(k).substr(1).starts_with(prefix))
+      newest = txnid;
+  return newest;
+}
+
 bool env::grow_map() {
   auto lock = exclusive();
   MDB_envinfo info;

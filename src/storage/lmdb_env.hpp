@@ -25,6 +25,8 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 namespace tokenrail::storage::lmdb_impl {
 
@@ -148,7 +150,7 @@ struct env {
   /// synced). read() waits for that sync before it returns, so nothing a
   /// reader saw can be undone by a power failure.
   void sync_for_read(std::uint64_t snapshot_txnid) {
-    if (relaxed || snapshot_txnid <= synced_txnid.load(std::memory_order_acquire)) return;
+    if (snapshot_txnid <= synced_txnid.load(std::memory_order_acquire)) return;
     // A commit of this process: its batch's leader sees to its sync (the
     // next commit's data sync, usually only microseconds away); wait for
     // it rather than add an fdatasync of our own that would queue behind
@@ -162,6 +164,25 @@ struct env {
   static constexpr auto read_wait_for_writer = std::chrono::milliseconds(2);
   // The newest txnid this process committed (its meta page is written).
   std::atomic<std::uint64_t> local_committed_txnid{0};
+
+  // Which records a durable read must wait for. Keys written by this
+  // process's commits that may not be on disk yet: (table byte + key) ->
+  // newest txnid that wrote it (registered before that commit becomes
+  // visible; stale once synced_txnid reaches it). A read whose snapshot is
+  // at most local_committed_txnid saw nothing of another process that is
+  // not on disk (our own commit's data sync covered it before that txnid
+  // was published), so it waits only if it touched one of these keys:
+  // readers of other records (other runs) never wait for a group commit.
+  std::mutex pending_mutex;
+  std::unordered_map<std::string, std::uint64_t> pending_keys;
+  std::atomic<std::size_t> pending_count{0};
+  /// Registers keys (table byte + key) about to be committed as `txnid`,
+  /// dropping entries that are on disk by now.
+  void add_pending(const std::vector<std::string>& keys, std::uint64_t txnid);
+  /// The newest unsynced txnid that wrote (table, key), 0 if none.
+  std::uint64_t pending_txnid(table t, std::string_view key);
+  /// The newest unsynced txnid that wrote any key of `t` with `prefix`.
+  std::uint64_t pending_prefix_txnid(table t, std::string_view prefix);
 
   /// Re-reads the mapping bounds (after open and after every resize).
   void refresh_map_bounds();

@@ -65,7 +65,13 @@ class lmdb_reader {
  public:
   lmdb_reader(env& e, MDB_txn* txn) : env_(e), txn_(txn) {}
 
+  // Durable reads only: the newest unsynced txnid among the records this
+  // transaction looked at (see env::pending_keys), capped at the snapshot.
+  std::uint64_t* must_sync = nullptr;
+  std::uint64_t snapshot = 0;
+
   std::optional<std::string_view> do_get(table t, std::string_view key) {
+    if (must_sync) need(env_.pending_txnid(t, key));  // a miss counts too: it may be an unsynced delete
     const auto i = static_cast<std::size_t>(t);
     if (!env_.dbi_present[i] || key.empty() || key.size() > env_.max_key_bytes) return std::nullopt;
     MDB_val k = as_val(key), v;
@@ -77,6 +83,7 @@ class lmdb_reader {
 
   void do_scan(table t, std::string_view prefix,
                tokenrail::detail::function_ref<bool(std::string_view, std::string_view)> visit, bool reverse) {
+    if (must_sync) need(env_.pending_prefix_txnid(t, prefix));
     const auto i = static_cast<std::size_t>(t);
     if (!env_.dbi_present[i]) return;
     cursor_guard cur;
@@ -113,6 +120,12 @@ class lmdb_reader {
   }
 
  protected:
+  /// A key newer than the snapshot was not seen, but an older unsynced
+  /// version of it may have been: then the snapshot itself must be synced.
+  void need(std::uint64_t txnid) {
+    if (txnid) *must_sync = std::max(*must_sync, std::min(txnid, snapshot));
+  }
+
   /// A view that stays valid until the transaction ends. Clean pages live
   /// in the read-only map and never move during a transaction; a write
   /// transaction's dirty pages (allocated outside the map) may, so those
@@ -130,6 +143,10 @@ class lmdb_reader {
 class lmdb_read_txn final : public read_transaction, private lmdb_reader {
  public:
   using lmdb_reader::lmdb_reader;
+  void track(std::uint64_t* unsynced_seen, std::uint64_t snapshot_txnid) {
+    must_sync = unsynced_seen;
+    snapshot = snapshot_txnid;
+  }
   std::optional<std::string_view> get(table t, std::string_view key) override { return do_get(t, key); }
   void scan(table t, std::string_view prefix,
             tokenrail::detail::function_ref<bool(std::string_view, std::string_view)> visit,
@@ -150,6 +167,7 @@ class lmdb_write_txn final : public write_transaction, private lmdb_reader {
 
   void put(table t, std::string_view key, std::string_view value) override {
     check_key(key);
+    touch(t, key);
     MDB_val k = as_val(key), v = as_val(value);
     int rc = mdb_put(txn_, env_.dbi[static_cast<std::size_t>(t)], &k, &v, 0);
     if (rc == MDB_MAP_FULL) {
@@ -162,6 +180,7 @@ class lmdb_write_txn final : public write_transaction, private lmdb_reader {
 
   void erase(table t, std::string_view key) override {
     check_key(key);
+    touch(t, key);
     MDB_val k = as_val(key);
     int rc = mdb_del(txn_, env_.dbi[static_cast<std::size_t>(t)], &k, nullptr);
     if (rc == MDB_MAP_FULL) {  // a delete can need fresh pages too
@@ -176,8 +195,19 @@ class lmdb_write_txn final : public write_transaction, private lmdb_reader {
   // A put or a delete that changed something: the commit writes a meta page
   // with the transaction's own txnid (LMDB skips empty commits entirely).
   bool wrote = false;
+  // Durable envs: every (table byte + key) this body wrote or erased.
+  std::vector<std::string>* touched = nullptr;
 
  private:
+  void touch(table t, std::string_view key) {
+    if (!touched) return;
+    std::string k;
+    k.reserve(key.size() + 1);
+    k.push_back(static_cast<char>(t));
+    k.append(key);
+    touched->push_back(std::move(k));
+  }
+
   void check_key(std::string_view key) const {
     if (key.empty()) fail(errc::INTERNAL, "storage: empty keys are not allowed");
     if (key.size() > env_.max_key_bytes)
@@ -201,7 +231,7 @@ class lmdb_store final : public store {
       : env_(std::move(e)), read_only_(read_only || env_->read_only), needs_sync_(durable && env_->relaxed) {}
 
   void read(tokenrail::detail::function_ref<void(read_transaction&)> body) override {
-    std::uint64_t snapshot = 0;
+    std::uint64_t snapshot = 0, must_sync = 0;
     std::exception_ptr body_error;
     {
       auto lock = env_->share();
@@ -212,6 +242,7 @@ class lmdb_store final : public store {
       } g{txn};
       snapshot = mdb_txn_id(txn);
       lmdb_read_txn rt(*env_, txn);
+      rt.track(&must_sync, snapshot);
       try {
         body(rt);
       } catch (...) {
@@ -225,7 +256,14 @@ class lmdb_store final : public store {
     // wait comes after the body, so the body's work overlaps the sync, and
     // after the transaction ended, so the wait holds nothing a writer (one
     // growing the map) could need.
-    env_->sync_for_read(snapshot);
+    //
+    // Which sync: a snapshot newer than this process's last commit may
+    // hold another process's unsynced commit anywhere: the whole snapshot.
+    // Otherwise only this process's unsynced records the body looked at.
+    if (!env_->relaxed) {
+      if (snapshot > env_->local_committed_txnid.load(std::memory_order_acquire)) must_sync = snapshot;
+      env_->sync_for_read(must_sync);
+    }
     if (body_error) std::rethrow_exception(body_error);
   }
 
@@ -435,6 +473,7 @@ class lmdb_store final : public store {
     committed.sync_txnid = txnid - 1;
     const bool nested = batch.size() > 1;
     bool any_ok = false, wrote = false;
+    std::vector<std::string> touched;  // durable envs: for env::pending_keys
     for (auto* r : batch) {
       r->error = nullptr;
       MDB_txn* txn = parent;
@@ -447,6 +486,7 @@ class lmdb_store final : public store {
       bool full = false, body_wrote = false;
       {
         lmdb_write_txn w(*env_, txn);
+        if (!env_->relaxed) w.touched = &touched;
         try {
           (*r->body)(w);
         } catch (const map_full_signal&) {
@@ -485,6 +525,9 @@ class lmdb_store final : public store {
       mdb_txn_abort(parent);
       return batch_outcome::done;
     }
+    // Before the commit becomes visible: a reader that finds one of these
+    // records in its snapshot waits for this commit's sync.
+    if (!env_->relaxed && wrote) env_->add_pending(touched, txnid);
     int rc = mdb_txn_commit(parent);  // frees parent, also on failure
     if (rc == MDB_MAP_FULL) return batch_outcome::map_full;
     if (rc) throw_lmdb(rc, "committing", env_->path);
