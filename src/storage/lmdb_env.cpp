@@ -260,11 +260,7 @@ void env::sync_through(std::uint64_t txnid) {
   std::unique_lock lock(sync_mutex);
   if (txnid > sync_wanted) sync_wanted = txnid;
   while (synced_txnid.load(std::memory_order_relaxed) < txnid) {
-    if (sync_failed)
-      throw_lmdb(sync_failed,
-                 "syncing the store failed (now or earlier); commits since the last successful sync may not be on "
-                 "disk, reopen the store",
-                 path);
+    throw_if_sync_failed();
     if (sync_running) {
       // It may have started before our meta page was written: wait for it
       // and look again (the loop starts the next one if it did not cover us).
@@ -309,31 +305,28 @@ void env::covered_by_commit(std::uint64_t txnid) {
   }
 }
 
+void env::throw_if_sync_failed() const {
+  if (sync_failed)
+    throw_lmdb(sync_failed,
+               "syncing the store failed (now or earlier); commits since the last successful sync may not be on "
+               "disk, reopen the store",
+               path);
+}
+
 void env::wait_synced(std::uint64_t txnid) {
   std::unique_lock lock(sync_mutex);
-  while (synced_txnid.load(std::memory_order_relaxed) < txnid) {
-    if (sync_failed)
-      throw_lmdb(sync_failed,
-                 "syncing the store failed (now or earlier); commits since the last successful sync may not be on "
-                 "disk, reopen the store",
-                 path);
-    sync_cv.wait(lock);
-  }
+  sync_cv.wait(lock, [&] {
+    throw_if_sync_failed();
+    return synced_txnid.load(std::memory_order_relaxed) >= txnid;
+  });
 }
 
 bool env::wait_synced_for(std::uint64_t txnid, std::chrono::microseconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
   std::unique_lock lock(sync_mutex);
-  while (synced_txnid.load(std::memory_order_relaxed) < txnid) {
-    if (sync_failed)
-      throw_lmdb(sync_failed,
-                 "syncing the store failed (now or earlier); commits since the last successful sync may not be on "
-                 "disk, reopen the store",
-                 path);
-    if (sync_cv.wait_until(lock, until) == std::cv_status::timeout)
-      return synced_txnid.load(std::memory_order_relaxed) >= txnid;
-  }
-  return true;
+  return sync_cv.wait_for(lock, timeout, [&] {
+    throw_if_sync_failed();
+    return synced_txnid.load(std::memory_order_relaxed) >= txnid;
+  });
 }
 
 void env::add_pending(const std::vector<std::string>& keys, std::uint64_t txnid) {

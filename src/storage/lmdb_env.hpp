@@ -143,6 +143,8 @@ struct env {
   /// Waits, without syncing, until synced_txnid >= txnid (someone else owes
   /// that sync). Throws after a failed sync, like sync_through.
   void wait_synced(std::uint64_t txnid);
+  /// Throws the sticky sync failure, if any. sync_mutex must be held.
+  void throw_if_sync_failed() const;
   /// wait_synced for at most `timeout`; false when it ran out.
   bool wait_synced_for(std::uint64_t txnid, std::chrono::microseconds timeout);
   /// Durable reads: a snapshot newer than synced_txnid may contain a commit

@@ -11,6 +11,26 @@
 
 using namespace trdur;
 
+namespace {
+
+/// After a kill: the store opens, verify passes, every reported response
+/// replays byte for byte, no step was advanced twice, and every reported
+/// advance created a node that is still there.
+void check_store_after_kill(const std::string& dir, const std::vector<std::string>& reported) {
+  auto e = open_engine(dir);
+  CHECK(verify_op(*e).at("ok").as_bool());
+  CHECK(replay_mismatches(*e, reported) == 0);
+  auto d = check_dags(*e);
+  CHECK(d.twice == 0);
+  CHECK(d.count_mismatch == 0);
+  std::size_t advances = 0;
+  for (auto& l : reported)
+    if (l.find("\"op\":\"continue_workflow\"") != std::string::npos) ++advances;
+  CHECK(d.nodes >= advances);
+}
+
+}  // namespace
+
 TEST_CASE("crash: SIGKILL at random moments never loses a reported advance", "[durability][crash]") {
   const std::string dir = fresh_dir("crash");
   // A fresh seed each run (more moments covered over many CI runs); pass
@@ -49,18 +69,7 @@ TEST_CASE("crash: SIGKILL at random moments never loses a reported advance", "[d
 
     INFO("round " << round << " (killed after " << delay_ms << " ms, " << lines.size() << " new lines, "
                   << reported.size() << " in all)");
-    auto e = open_engine(dir);
-    auto v = verify_op(*e);
-    CHECK(v.at("ok").as_bool());
-    CHECK(replay_mismatches(*e, reported) == 0);
-    auto d = check_dags(*e);
-    CHECK(d.twice == 0);
-    CHECK(d.count_mismatch == 0);
-    // Every reported advance created a node that is still there.
-    std::size_t advances = 0;
-    for (auto& l : reported)
-      if (l.find("\"op\":\"continue_workflow\"") != std::string::npos) ++advances;
-    CHECK(d.nodes >= advances);
+    check_store_after_kill(dir, reported);
   }
   const auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   WARN("crash test (seed " << seed << "): " << rounds << " kills, " << reported.size() << " reported responses replayed, "
@@ -91,16 +100,7 @@ TEST_CASE("crash: SIGKILL during concurrent advances (group commit) never loses 
     for (auto& l : lines) REQUIRE(l.rfind("{\"op\"", 0) == 0);
     reported.insert(reported.end(), lines.begin(), lines.end());
     INFO("round " << round << " (killed after " << delay_ms << " ms, " << lines.size() << " new lines)");
-    auto e = open_engine(dir);
-    CHECK(verify_op(*e).at("ok").as_bool());
-    CHECK(replay_mismatches(*e, reported) == 0);
-    auto d = check_dags(*e);
-    CHECK(d.twice == 0);
-    CHECK(d.count_mismatch == 0);
-    std::size_t advances = 0;
-    for (auto& l : reported)
-      if (l.find("\"op\":\"continue_workflow\"") != std::string::npos) ++advances;
-    CHECK(d.nodes >= advances);
+    check_store_after_kill(dir, reported);
   }
   WARN("crash test, 8 threads (seed " << seed << "): " << rounds << " kills, " << reported.size()
                                       << " reported responses replayed");

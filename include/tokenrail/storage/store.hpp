@@ -123,8 +123,11 @@ struct lmdb_options {
 /// first handle's environment, so the first handle's map sizes and page
 /// check apply; a durable handle on an environment opened relaxed syncs
 /// after each of its commits, so it keeps its own promise.
-/// Durability: durable = LMDB's default syncs (a returned write() is on
-/// disk); relaxed = MDB_NOSYNC, flushed at most a second apart by the
+/// Durability: durable = a returned write() is on disk, and a read() sees
+/// only records that are (MDB_NOMETASYNC: each commit syncs its data pages
+/// before writing its meta page, then one shared fdatasync flushes the meta
+/// pages of every commit waiting for it; crash consistency never depends on
+/// the filesystem's write order); relaxed = MDB_NOSYNC, flushed at most a second apart by the
 /// committing thread: a process crash loses nothing, an OS crash or power
 /// failure may lose the commits of that last second; the store stays
 /// consistent on filesystems that preserve write order (LMDB's own terms).
