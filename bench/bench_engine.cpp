@@ -11,6 +11,7 @@
 // a median over repeated batches.
 //
 // Usage: bench_engine [quick]   ("quick": fewer batches, for a smoke run)
+//        bench_engine group  (only the durable 8 threads / 1 thread figure)
 //        bench_engine profile N [lmdb]  (N memory-store, or relaxed LMDB, advances only, for callgrind)
 // LMDB stores live in $TOKENRAIL_BENCH_DIR or the current directory.
 #include <tokenrail/engine/engine.hpp>
@@ -395,8 +396,11 @@ void lmdb_relaxed_figures(const fs::path& root) {
   fs::remove_all(*shm);
 }
 
-void lmdb_durable_figures(const fs::path& root) {
+void group_commit_figure(tokenrail::engine& e);
+
+void lmdb_durable_figures(const fs::path& root, bool group_only = false) {
   auto e = open_lmdb_engine(root / "durable", "durable");
+  if (group_only) return group_commit_figure(*e);
   // Wrap the engine's store to record what one advance writes.
   auto& slot = e->internals().store;
   auto* rec = new recording_store(std::move(slot));
@@ -435,8 +439,22 @@ void lmdb_durable_figures(const fs::path& root) {
               a);
   verdict("engine durable advance p50 / bare LMDB durable commit p50 (same records, same run)", a / b, "x",
           "<= 1.25x", a / b <= 1.25);
+  group_commit_figure(*e);
+}
 
-  // Group commit: 8 threads advancing 8 different runs vs 1 thread.
+/// Bytes this process has caused to be written to storage (/proc/self/io
+/// write_bytes: page-cache writeback, which fdatasync forces); -1 if unknown.
+long long io_write_bytes() {
+  std::ifstream f("/proc/self/io");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("write_bytes:", 0) == 0) return std::atoll(line.c_str() + 12);
+  return -1;
+}
+
+/// Group commit: 8 threads advancing 8 different runs vs 1 thread.
+void group_commit_figure(tokenrail::engine& engine) {
+  auto* e = &engine;
   const double secs = quick ? 1.0 : 2.0;
   auto rate = [&](int threads) {
     std::vector<std::unique_ptr<run_driver>> runs;
@@ -458,11 +476,22 @@ void lmdb_durable_figures(const fs::path& root) {
     return done.load() / ((wall_us() - w0) / 1e6);
   };
   std::vector<double> one, eight, ratio;
+  std::vector<double> kb_one, kb_eight;   // written to disk per advance
+  auto measured = [&](int threads, std::vector<double>& rates, std::vector<double>& kb) {
+    const long long b0 = io_write_bytes();
+    const double r = rate(threads);
+    const long long b1 = io_write_bytes();
+    rates.push_back(r);
+    if (b0 >= 0 && b1 >= 0) kb.push_back(static_cast<double>(b1 - b0) / 1024.0 / (r * secs));
+  };
   for (int r = 0; r < (quick ? 1 : 3); ++r) {
-    one.push_back(rate(1));
-    eight.push_back(rate(8));
+    measured(1, one, kb_one);
+    measured(8, eight, kb_eight);
     ratio.push_back(eight.back() / one.back());
   }
+  if (!kb_one.empty())
+    std::printf("  written to disk per durable advance: %.1f KB with 1 thread, %.1f KB with 8 threads (/proc/self/io)\n",
+                median(kb_one), median(kb_eight));
   std::printf("  durable advances, 1 thread: %.0f/s; 8 threads on 8 runs: %.0f/s (medians)\n", median(one),
               median(eight));
   verdict("engine durable advances, 8 threads on different runs / 1 thread (LMDB group commit)", median(ratio), "x",
@@ -484,6 +513,13 @@ int main(int argc, char** argv) {
     auto e = lmdb ? open_lmdb_engine(dir, "relaxed") : open_engine(json::object{{"backend", "memory"}});
     run_driver d(*e);
     for (int i = 0, n = std::atoi(argv[2]); i < n; ++i) d.advance();
+    return 0;
+  }
+  if (argc > 1 && std::strcmp(argv[1], "group") == 0) {
+    // Only the engine-level group-commit figure (durable LMDB, 8 threads / 1).
+    const fs::path root = bench_root();
+    lmdb_durable_figures(root, true);
+    fs::remove_all(root);
     return 0;
   }
   std::printf("# bench_engine: D13 engine figures (%s)\n", quick ? "quick" : "full");
