@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <set>
@@ -444,18 +445,16 @@ TEST_CASE("lmdb: two processes write one store at once", "[storage][lmdb]") {
   CHECK(parent == n);
 }
 
-TEST_CASE("lmdb: concurrent writers are committed together (group commit)", "[storage][lmdb]") {
-  scratch_dir dir("lmdb-group");
-  auto s = open_store(dir.str());
+/// Thread 0 writes "t0" and holds the write transaction until threads
+/// 1..7 have all called `writer(t)` and waited a moment in the queue; the
+/// next leader then commits their seven bodies as one batch.
+static void batch_behind_held_writer(store& s, const std::function<void(int)>& writer) {
   constexpr int threads = 8;
-  std::atomic<int> queued{0}, foreign{0};
+  std::atomic<int> queued{0};
   std::atomic<bool> inside{false}, release{false};
   std::vector<std::thread> pool;
-  // Thread 0's body holds the write transaction until the other seven have
-  // queued their writes; the next leader then commits those seven in one
-  // batch, running their bodies on its own thread, not on their callers'.
   pool.emplace_back([&] {
-    s->write([&](write_transaction& tx) {
+    s.write([&](write_transaction& tx) {
       tx.put(table::runs, "t0", "v");
       inside = true;
       while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -464,23 +463,35 @@ TEST_CASE("lmdb: concurrent writers are committed together (group commit)", "[st
   while (!inside) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   for (int t = 1; t < threads; ++t)
     pool.emplace_back([&, t] {
-      const auto caller = std::this_thread::get_id();
       ++queued;
-      try {
-        s->write([&](write_transaction& tx) {
-          if (std::this_thread::get_id() != caller) ++foreign;
-          tx.put(table::runs, "t" + std::to_string(t), "v");
-          if (t == 3) throw std::runtime_error("only mine");
-        });
-        if (t == 3) ++foreign, foreign += 1000;  // must not happen
-      } catch (const std::runtime_error& e) {
-        if (t != 3 || std::string(e.what()) != "only mine") foreign += 1000;
-      }
+      writer(t);
     });
   while (queued.load() < threads - 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let them reach the queue
   release = true;
   for (auto& t : pool) t.join();
+}
+
+TEST_CASE("lmdb: concurrent writers are committed together (group commit)", "[storage][lmdb]") {
+  scratch_dir dir("lmdb-group");
+  auto s = open_store(dir.str());
+  constexpr int threads = 8;
+  std::atomic<int> foreign{0};
+  // The bodies of threads 1..7 run on the next leader's thread, not on
+  // their callers'.
+  batch_behind_held_writer(*s, [&](int t) {
+    const auto caller = std::this_thread::get_id();
+    try {
+      s->write([&](write_transaction& tx) {
+        if (std::this_thread::get_id() != caller) ++foreign;
+        tx.put(table::runs, "t" + std::to_string(t), "v");
+        if (t == 3) throw std::runtime_error("only mine");
+      });
+      if (t == 3) ++foreign, foreign += 1000;  // must not happen
+    } catch (const std::runtime_error& e) {
+      if (t != 3 || std::string(e.what()) != "only mine") foreign += 1000;
+    }
+  });
   CHECK(foreign > 0);
   CHECK(foreign < 1000);
   for (int t = 0; t < threads; ++t) CHECK(get(*s, table::runs, "t" + std::to_string(t)) == (t == 3 ? std::nullopt : std::optional<std::string>("v")));
@@ -646,35 +657,18 @@ TEST_CASE("lmdb: a map grown by another process is adopted (MDB_MAP_RESIZED)", "
 TEST_CASE("lmdb: in a group commit, only the body that does not fit gets STORE_FULL", "[storage][lmdb]") {
   scratch_dir dir("lmdb-group-full");
   auto s = open_store(dir.str(), durability::relaxed, 256 << 10, 2 << 20);
-  std::atomic<bool> inside{false}, release{false};
-  std::atomic<int> queued{0};
-  std::vector<std::thread> pool;
-  pool.emplace_back([&] {
-    s->write([&](write_transaction& tx) {
-      tx.put(table::runs, "t0", "v");
-      inside = true;
-      while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    });
-  });
-  while (!inside) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   std::vector<errc> outcome(8, errc::INTERNAL);
-  for (int t = 1; t < 8; ++t)
-    pool.emplace_back([&, t] {
-      ++queued;
-      try {
-        s->write([&](write_transaction& tx) {
-          // Thread 4 writes more than the whole store may hold.
-          tx.put(table::runs, "t" + std::to_string(t), std::string(t == 4 ? (3 << 20) : 1000, 'x'));
-        });
-        outcome[t] = errc::STORAGE_ERROR;  // stands for "committed"
-      } catch (const failure& f) {
-        outcome[t] = f.err().code;
-      }
-    });
-  while (queued.load() < 7) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  release = true;
-  for (auto& t : pool) t.join();
+  batch_behind_held_writer(*s, [&](int t) {
+    try {
+      s->write([&](write_transaction& tx) {
+        // Thread 4 writes more than the whole store may hold.
+        tx.put(table::runs, "t" + std::to_string(t), std::string(t == 4 ? (3 << 20) : 1000, 'x'));
+      });
+      outcome[t] = errc::STORAGE_ERROR;  // stands for "committed"
+    } catch (const failure& f) {
+      outcome[t] = f.err().code;
+    }
+  });
   for (int t = 1; t < 8; ++t) {
     INFO("thread " << t);
     CHECK(outcome[t] == (t == 4 ? errc::STORE_FULL : errc::STORAGE_ERROR));
