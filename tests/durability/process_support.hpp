@@ -3,6 +3,8 @@
 // pipes, SIGKILL it, and collect its lines.
 #pragma once
 
+#include "fresh_dir.hpp"
+
 #include "durability/durability_common.hpp"
 
 #include <catch2/catch.hpp>
@@ -28,14 +30,7 @@ extern char** environ;
 
 namespace trdur {
 
-inline std::string fresh_dir(const std::string& name) {
-  static std::atomic<int> counter{0};
-  auto dir = std::filesystem::path(TOKENRAIL_TEST_TMP) /
-             (name + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
+using tokenrail::testing::fresh_dir;
 
 /// One worker process with pipes to its stdin and from its stdout.
 class worker {

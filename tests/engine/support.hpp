@@ -2,6 +2,8 @@
 // that parse responses, a deterministic clock, and small workflows.
 #pragma once
 
+#include "fresh_dir.hpp"
+
 #include <tokenrail/engine/engine.hpp>
 
 #include "engine/context.hpp"   // white-box access (src/engine)
@@ -30,14 +32,7 @@ inline tokenrail::clock_fn test_clock() {
   return [t] { return t->fetch_add(1); };
 }
 
-inline std::string fresh_dir(const std::string& name) {
-  static std::atomic<int> counter{0};
-  auto dir = std::filesystem::path(TOKENRAIL_TEST_TMP) /
-             (name + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
+using tokenrail::testing::fresh_dir;
 
 /// An engine on `backend` with the given in-memory definitions and extra
 /// workflow directories. nullptr if the backend is not built.
