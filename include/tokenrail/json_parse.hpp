@@ -1,11 +1,18 @@
 // Parsing untrusted JSON text with limits (D14): size, nesting depth and
 // UTF-8 validity are checked by the parser itself, so a hostile input costs
 // at most max_bytes of work and never recurses past max_depth.
+//
+// Every number with a fraction or an exponent is rounded correctly (the
+// nearest double to its decimal text), which Boost.JSON 1.81's own parser
+// does not guarantee: use these functions, never boost::json::parse, so that
+// a value survives a store/load round trip bit for bit and hashes as it
+// would in any other implementation.
 #pragma once
 
 #include <tokenrail/error.hpp>
 
 #include <boost/json/storage_ptr.hpp>
+#include <boost/system/error_code.hpp>
 #include <boost/json/value.hpp>
 
 #include <cstddef>
@@ -27,5 +34,15 @@ result<boost::json::value> parse_json(std::string_view text, const json_limits& 
 /// starts in a stack buffer.
 result<boost::json::value> parse_json(std::string_view text, const json_limits& limits,
                                       boost::json::storage_ptr sp);
+
+/// Parses JSON text this process wrote itself (stored records, built-in
+/// documents): no size limit, nesting up to 1,024 levels. On invalid text
+/// sets `ec` and returns null. The value's memory comes from `sp`.
+boost::json::value parse_json_text(std::string_view text, boost::system::error_code& ec,
+                                   boost::json::storage_ptr sp = {});
+
+/// The same; throws boost::system::system_error on invalid text, as
+/// boost::json::parse does.
+boost::json::value parse_json_text(std::string_view text, boost::json::storage_ptr sp = {});
 
 }  // namespace tokenrail

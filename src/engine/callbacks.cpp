@@ -6,7 +6,7 @@
 
 #include <tokenrail/json/canonical.hpp>
 
-#include <boost/json/parse.hpp>
+#include <tokenrail/json_parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
@@ -91,7 +91,7 @@ token::payload payload_of_callback_key(std::string_view key) {
 
 json::object parse_object(std::string_view text, const char* what) {
   boost::system::error_code ec;
-  auto v = json::parse(text, ec);
+  auto v = parse_json_text(text, ec);
   if (ec || !v.is_object()) fail(errc::STORE_CORRUPT, std::string(what) + " does not parse");
   return std::move(v.as_object());
 }
@@ -523,7 +523,7 @@ std::optional<parent_link> read_parent_link(engine::impl& e, const json::object&
   if (auto* s = rec.if_contains("resultStatus")) d["resultStatus"] = *s;
   if (auto* r = rec.if_contains("response"); r && r->is_string()) {
     boost::system::error_code ec;
-    auto parsed = json::parse(r->get_string(), ec);
+    auto parsed = parse_json_text(r->get_string(), ec);
     d["recordedResponse"] = ec ? json::value(*r) : std::move(parsed);
   }
   if (str_of(rec, "state") == "cancelled")
@@ -568,7 +568,7 @@ std::optional<async_extra> after_node_created(engine::impl& e, storage::write_tr
     if (!rec || str_of(*rec, "state") != "open") return std::nullopt;   // lost to a timeout or a cancellation
     step_result r;
     r.status = "success";
-    r.output = output_json.empty() ? json::value(nullptr) : json::parse(output_json);
+    r.output = output_json.empty() ? json::value(nullptr) : parse_json_text(output_json);
     r.resolved_by = "child_run";
     r.child_run = run.run_id;
     resolve_callback(e, tx, *cb, r, {}, now);
@@ -642,7 +642,7 @@ std::optional<async_extra> after_node_created(engine::impl& e, storage::write_tr
 }
 
 std::string decorate_response(std::string_view response, const async_extra& extra) {
-  auto r = json::parse(response);
+  auto r = parse_json_text(response);
   auto& o = r.as_object();
   if (auto* p = o.if_contains("pending"); p && p->is_object()) {
     p->as_object()["delegations"] = extra.delegations;

@@ -6,7 +6,6 @@
 #include <tokenrail/json_parse.hpp>
 
 #include <boost/json/monotonic_resource.hpp>
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/serializer.hpp>
 #include <sodium.h>
@@ -37,7 +36,7 @@ std::shared_ptr<const workflow::compiled> engine::impl::pinned(storage::read_tra
       fail(errc::PINNED_WORKFLOW_MISSING, "the run's pinned definition is not in the store", std::move(d));
     }
     boost::system::error_code ec;
-    auto v = boost::json::parse(*def, ec);
+    auto v = parse_json_text(*def, ec);
     if (ec) fail(errc::STORE_CORRUPT, "a pinned workflow definition does not parse");
     auto c = workflow::compile(v);
     if (!c) throw failure(std::move(c).error());
@@ -61,7 +60,7 @@ std::shared_ptr<const run_info> engine::impl::run(storage::read_transaction& tx,
     fail(errc::RUN_NOT_FOUND, "no run has that id in this store", std::move(d));
   }
   boost::system::error_code ec;
-  auto doc = boost::json::parse(*doc_text, ec);
+  auto doc = parse_json_text(*doc_text, ec);
   if (ec || !doc.is_object()) fail(errc::STORE_CORRUPT, "a run record does not parse");
   auto info = std::make_shared<run_info>();
   info->run_id = run_id;
@@ -139,7 +138,7 @@ loaded_node load_node(storage::read_transaction& tx, std::uint64_t run, std::uin
   }
   if (!ctx_text.empty()) {
     boost::system::error_code ec;
-    auto c = boost::json::parse(ctx_text, ec);
+    auto c = parse_json_text(ctx_text, ec);
     if (ec || !c.is_object()) fail(errc::STORE_CORRUPT, "a node's context does not parse");
     n.context = std::move(c.as_object());
   }
@@ -154,7 +153,7 @@ workflow::cursor parse_cursor(std::string_view text) {
   unsigned char buf[2048];
   boost::json::monotonic_resource mr(buf, sizeof buf);
   boost::system::error_code ec;
-  auto v = boost::json::parse(text, ec, &mr);
+  auto v = parse_json_text(text, ec, &mr);
   if (ec) fail(errc::STORE_CORRUPT, "a node's cursor does not parse");
   auto c = workflow::cursor::from_json(v);
   if (!c) throw failure(std::move(c).error());

@@ -9,7 +9,7 @@
 #include <tokenrail/storage/keyring_file.hpp>
 
 #include <boost/json/monotonic_resource.hpp>
-#include <boost/json/parse.hpp>
+#include <tokenrail/json_parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <chrono>
@@ -65,7 +65,7 @@ constexpr std::string_view config_schema_text = R"({
 })";
 
 const boost::json::value& config_schema() {
-  static const boost::json::value v = boost::json::parse(config_schema_text);
+  static const boost::json::value v = parse_json_text(config_schema_text);
   return v;
 }
 
@@ -302,7 +302,7 @@ std::string engine::call(std::string_view operation, std::string_view request_js
 boost::json::value engine::call_json(std::string_view operation, const boost::json::value& request) noexcept {
   std::string text = guarded([&] { return dispatch(*impl_, operation, request); });
   try {
-    return boost::json::parse(text);
+    return parse_json_text(text);
   } catch (...) {
     return nullptr;
   }

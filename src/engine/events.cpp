@@ -3,7 +3,6 @@
 #include <tokenrail/json/canonical.hpp>
 #include <tokenrail/json_parse.hpp>
 
-#include <boost/json/parse.hpp>
 
 #include <charconv>
 #include <cstring>
@@ -154,7 +153,7 @@ event decode_event(std::string_view stored) {
     e.canonical = std::string(body);
   }
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(e.canonical, ec);
+  boost::json::value v = parse_json_text(e.canonical, ec);
   if (ec || !v.is_object()) byte_reader::corrupt();
   auto& o = v.as_object();
   auto* index = o.if_contains("index");

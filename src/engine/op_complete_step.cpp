@@ -25,7 +25,7 @@
 
 #include <tokenrail/json/canonical.hpp>
 
-#include <boost/json/parse.hpp>
+#include <tokenrail/json_parse.hpp>
 
 namespace tokenrail::engine_detail {
 

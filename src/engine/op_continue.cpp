@@ -16,7 +16,7 @@
 
 #include <tokenrail/json/canonical.hpp>
 
-#include <boost/json/parse.hpp>
+#include <tokenrail/json_parse.hpp>
 #include <boost/json/serialize.hpp>
 
 namespace tokenrail::engine_detail {
@@ -30,7 +30,7 @@ std::string replay_or_refuse(std::string_view stored, const hash32& digest) {
   boost::json::object d;
   d["pointer"] = "/ackToken";
   boost::system::error_code ec;
-  auto recorded = boost::json::parse(a.response, ec);
+  auto recorded = parse_json_text(a.response, ec);
   d["recordedResponse"] = ec ? boost::json::value(std::string(a.response)) : std::move(recorded);
   d["hint"] =
       "this ackToken was already used with a different request; send the same request to get the "

@@ -30,7 +30,7 @@
 #include "engine/callbacks.hpp"
 #include "engine/context.hpp"
 
-#include <boost/json/parse.hpp>
+#include <tokenrail/json_parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <map>
@@ -66,7 +66,7 @@ std::string session_of_run(storage::read_transaction& tx, std::uint64_t run) {
   auto doc = tx.get(storage::table::runs, run_spec_key(run));
   if (!doc) return {};
   boost::system::error_code ec;
-  auto v = boost::json::parse(*doc, ec);
+  auto v = parse_json_text(*doc, ec);
   if (ec || !v.is_object()) fail(errc::STORE_CORRUPT, "a run record does not parse");
   const auto* md = v.as_object().if_contains("metadata");
   const auto* sid = md && md->is_object() ? md->as_object().if_contains("sessionId") : nullptr;
@@ -125,7 +125,7 @@ void collect_session(storage::read_transaction& tx, const link_map& links, const
     // The idempotency index entry of the run's start, if it still names it.
     if (auto doc = tx.get(table::runs, run_spec_key(r))) {
       boost::system::error_code ec;
-      auto v = boost::json::parse(*doc, ec);
+      auto v = parse_json_text(*doc, ec);
       const auto* spec = !ec && v.is_object() ? v.as_object().if_contains("spec") : nullptr;
       const auto* key = spec && spec->is_object() ? spec->as_object().if_contains("idempotencyKey") : nullptr;
       if (key && key->is_string()) {

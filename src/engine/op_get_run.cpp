@@ -2,7 +2,7 @@
 #include "engine/callbacks.hpp"   // D8 (issue 5): waitingOn, lastResult, children
 #include "engine/context.hpp"
 
-#include <boost/json/parse.hpp>
+#include <tokenrail/json_parse.hpp>
 #include <boost/json/serialize.hpp>
 
 namespace tokenrail::engine_detail {
@@ -16,8 +16,8 @@ boost::json::object status_json(std::uint64_t run, const run_status& s) {
   o["tips"] = std::move(tips);
   o["preferredTip"] = s.node_count ? boost::json::value(format_node_id(run, s.preferred_tip)) : nullptr;
   o["completedAt"] = s.completed_at ? boost::json::value(format_time(*s.completed_at)) : nullptr;
-  o["output"] = s.output.empty() ? boost::json::value(nullptr) : boost::json::parse(s.output);
-  o["error"] = s.error.empty() ? boost::json::value(nullptr) : boost::json::parse(s.error);
+  o["output"] = s.output.empty() ? boost::json::value(nullptr) : parse_json_text(s.output);
+  o["error"] = s.error.empty() ? boost::json::value(nullptr) : parse_json_text(s.error);
   o["nodeCount"] = s.node_count;
   o["lastActivityAt"] = format_time(s.last_activity);
   return o;
@@ -38,7 +38,7 @@ std::string op_get_run(engine::impl& e, const boost::json::object& req) {
       fail(errc::RUN_NOT_FOUND, "no run has that id in this store", std::move(d));
     }
     boost::system::error_code ec;
-    auto doc = boost::json::parse(*doc_text, ec);
+    auto doc = parse_json_text(*doc_text, ec);
     if (ec || !doc.is_object()) fail(errc::STORE_CORRUPT, "a run record does not parse");
     boost::json::object r;
     r["apiVersion"] = "tokenrail/v1";

@@ -13,7 +13,7 @@
 // RUN_COMPLETE.
 #include "engine/callbacks.hpp"
 
-#include <boost/json/parse.hpp>
+#include <tokenrail/json_parse.hpp>
 #include <boost/json/serialize.hpp>
 
 namespace tokenrail::engine_detail {
@@ -87,7 +87,7 @@ std::string op_suspend_step(engine::impl& e, const boost::json::object& req) {
     {
       auto doc = tx.get(storage::table::runs, run_spec_key(st.run_id));
       boost::system::error_code ec;
-      auto v = boost::json::parse(*doc, ec);
+      auto v = parse_json_text(*doc, ec);
       if (!ec && v.is_object())
         if (auto* s = v.as_object().if_contains("spec"); s && s->is_object())
           if (auto* c = s->as_object().if_contains("correlation")) ev["correlation"] = *c;

@@ -4,7 +4,7 @@
 
 #include <tokenrail/json/canonical.hpp>
 
-#include <boost/json/parse.hpp>
+#include <tokenrail/json_parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <fmt/format.h>
@@ -122,7 +122,7 @@ session_projection project_session(storage::read_transaction& tx, std::string_vi
       hash32 h = blake2b_256().update(std::span<const std::uint8_t>(p.last_hash)).update(ev.canonical).final();
       if (h != ev.hash) fail(errc::VERIFY_FAILED, "hash chain broken");
       // The stored text must be the canonical form of what it says.
-      if (json::canonicalize(boost::json::parse(ev.canonical)) != ev.canonical)
+      if (json::canonicalize(parse_json_text(ev.canonical)) != ev.canonical)
         fail(errc::VERIFY_FAILED, "event is not in canonical form");
       p.last_hash = h;
       ++p.events;
@@ -164,14 +164,14 @@ void compare_run(storage::read_transaction& tx, std::uint64_t run, const project
     const projected_node& pn = it->second;
     node_record n = decode_node(value, seq);
     if (n.parent != pn.parent || n.from_attempt != pn.from_attempt || n.created_at != pn.created_at ||
-        n.complete != pn.complete || n.step_id != pn.step_id || boost::json::parse(n.cursor) != pn.cursor)
+        n.complete != pn.complete || n.step_id != pn.step_id || parse_json_text(n.cursor) != pn.cursor)
       problems.push_back(format_node_id(run, seq) + ": node differs from the replay");
     std::string ctx_text = n.context;
     if (n.context_owner != seq) {
       auto ov = tx.get(storage::table::nodes, node_key(run, n.context_owner));
       ctx_text = ov ? decode_node(*ov, n.context_owner).context : std::string();
     }
-    boost::json::value ctx = ctx_text.empty() ? boost::json::value(boost::json::object()) : boost::json::parse(ctx_text);
+    boost::json::value ctx = ctx_text.empty() ? boost::json::value(boost::json::object()) : parse_json_text(ctx_text);
     if (ctx != boost::json::value(pn.context)) problems.push_back(format_node_id(run, seq) + ": context differs from the replay");
     return true;
   });

@@ -7,7 +7,7 @@
 #include <tokenrail/crypto/hash.hpp>
 #include <tokenrail/json/canonical.hpp>
 
-#include <boost/json/parse.hpp>
+#include <tokenrail/json_parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <fmt/format.h>
@@ -410,7 +410,7 @@ boost::json::object export_bundle(storage::read_transaction& tx, std::string_vie
         fail(errc::STORE_CORRUPT, "a run_started event lacks spec.workflowHash");
       }
     }
-    boost::json::value v = boost::json::parse(ev.canonical);
+    boost::json::value v = parse_json_text(ev.canonical);
     auto& o = v.as_object();
     o["prev"] = to_hex(as_view(prev));
     o["hash"] = to_hex(as_view(ev.hash));
@@ -428,7 +428,7 @@ boost::json::object export_bundle(storage::read_transaction& tx, std::string_vie
       fail(errc::PINNED_WORKFLOW_MISSING, "a run's pinned definition is not in the store", std::move(d));
     }
     boost::system::error_code ec;
-    auto v = boost::json::parse(*def, ec);
+    auto v = parse_json_text(*def, ec);
     if (ec) fail(errc::STORE_CORRUPT, "a pinned workflow definition does not parse");
     workflows[h] = std::move(v);
     workflow_hashes.emplace_back(h);
@@ -488,7 +488,7 @@ import_result import_bundle(engine::impl& e, const boost::json::object& bundle) 
     for (const auto& [run, index] : c.runs) {
       if (auto doc = tx.get(storage::table::runs, run_spec_key(run))) {
         boost::system::error_code ec;
-        auto v = boost::json::parse(*doc, ec);
+        auto v = parse_json_text(*doc, ec);
         const boost::json::value* s = nullptr;
         if (!ec && v.is_object())
           if (auto* md = v.as_object().if_contains("metadata"); md && md->is_object())

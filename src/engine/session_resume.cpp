@@ -5,7 +5,7 @@
 
 #include <tokenrail/json/canonical.hpp>
 
-#include <boost/json/parse.hpp>
+#include <tokenrail/json_parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
@@ -144,7 +144,7 @@ scored score_run(const std::vector<std::string>& tokens, const std::string& phra
 
 std::optional<bj::object> parse_object(std::string_view text) {
   bj::error_code ec;
-  auto v = bj::parse(text, ec);
+  auto v = parse_json_text(text, ec);
   if (ec || !v.is_object()) return std::nullopt;
   return std::move(v.as_object());
 }

@@ -3,7 +3,7 @@
 // checks the two lists name the same operations.
 #include <tokenrail/engine/tool_definitions.hpp>
 
-#include <boost/json/parse.hpp>
+#include <tokenrail/json_parse.hpp>
 
 namespace tokenrail {
 namespace {
@@ -225,7 +225,7 @@ constexpr row rows[] = {
 const std::vector<tool_definition>& tool_definitions() {
   static const std::vector<tool_definition> defs = [] {
     std::vector<tool_definition> v;
-    for (const auto& r : rows) v.push_back({r.name, r.description, r.agent_facing, boost::json::parse(r.schema)});
+    for (const auto& r : rows) v.push_back({r.name, r.description, r.agent_facing, parse_json_text(r.schema)});
     return v;
   }();
   return defs;
