@@ -7,7 +7,6 @@
 #include <tokenrail/json/canonical.hpp>
 
 #include <tokenrail/json_parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -105,7 +104,7 @@ std::optional<json::object> load_record(storage::read_transaction& tx, const tok
 }
 
 void save_record(storage::write_transaction& tx, const token::payload& cb, const json::object& rec) {
-  tx.put(storage::table::callbacks, callback_key(cb.run_id, cb.node_seq, cb.attempt), json::serialize(rec));
+  tx.put(storage::table::callbacks, callback_key(cb.run_id, cb.node_seq, cb.attempt), tokenrail::json::serialize(rec));
 }
 
 namespace {
@@ -260,7 +259,7 @@ advanced advance_in_tx(engine::impl& e, storage::write_transaction& tx, const ru
   c.complete = next.complete;
   c.context_owner = context_changed ? a.child : node.rec.context_owner;
   c.step_id = child_step;
-  c.cursor = json::serialize(next.at.to_json());
+  c.cursor = tokenrail::json::serialize(next.at.to_json());
   if (context_changed) c.context = tokenrail::json::canonicalize(a.context);
   tx.put(storage::table::nodes, node_key(run.run_id, a.child), encode_node(c, a.child));
 
@@ -310,7 +309,7 @@ std::shared_ptr<run_info> create_child_run(storage::write_transaction& tx,
                                            const std::string& callback_token, std::uint64_t run_id, std::int64_t now,
                                            workflow::position& pos) {
   pos = workflow::start(*wf->prog, context);
-  const std::string cursor_text = json::serialize(pos.at.to_json());
+  const std::string cursor_text = tokenrail::json::serialize(pos.at.to_json());
   const std::string context_text = tokenrail::json::canonicalize(context);
   new_run_in in;
   in.run_id = run_id;
@@ -648,7 +647,7 @@ std::string decorate_response(std::string_view response, const async_extra& extr
     p->as_object()["delegations"] = extra.delegations;
     p->as_object()["suspended"] = true;
   }
-  return json::serialize(r);
+  return tokenrail::json::serialize(r);
 }
 
 // ---- resolution -------------------------------------------------------------------
@@ -851,7 +850,7 @@ void cancel_run_in_tx(engine::impl& e, storage::write_transaction& tx, std::uint
   resp["cancelled"] = mine;
   if (reason) resp["reason"] = *reason;
   if (cascaded_from) resp["cascadedFrom"] = format_run_id(*cascaded_from);
-  tx.put(storage::table::callbacks, cancel_record_key(run), json::serialize(resp));
+  tx.put(storage::table::callbacks, cancel_record_key(run), tokenrail::json::serialize(resp));
   for (auto& m : mine) cancelled.push_back(m);
 
   // 4. A cancelled child completes its parent's step with `cancelled`.
@@ -907,7 +906,7 @@ void restore_callbacks(engine::impl& e, storage::write_transaction& tx, std::str
                           {"cancelled", json::array{json::value(format_run_id(*ev.run))}}};
         if (auto* r = d.if_contains("reason")) resp["reason"] = *r;
         if (auto* c = d.if_contains("cascadedFrom")) resp["cascadedFrom"] = *c;
-        tx.put(storage::table::callbacks, cancel_record_key(*ev.run), json::serialize(resp));
+        tx.put(storage::table::callbacks, cancel_record_key(*ev.run), tokenrail::json::serialize(resp));
       }
       continue;
     }
@@ -925,7 +924,7 @@ void restore_callbacks(engine::impl& e, storage::write_transaction& tx, std::str
         r["stepId"] = rec.at("stepId");
         r["sessionId"] = session_id;
         if (auto* x = rec.if_contains("expiresAt")) r["expiresAt"] = format_time(x->to_number<std::int64_t>());
-        rec["suspendResponse"] = json::serialize(r);
+        rec["suspendResponse"] = tokenrail::json::serialize(r);
       }
       if (auto* x = rec.if_contains("expiresAt"))
         tx.put(storage::table::callbacks, callback_expiry_key(x->to_number<std::int64_t>(), cb), "");

@@ -186,7 +186,7 @@ std::string format_time(std::int64_t ms) {
 
 namespace {
 
-/// Appends boost::json::serialize(v) without its temporary string: the
+/// Appends tokenrail::json::serialize(v) without its temporary string: the
 /// serializer writes through a stack buffer straight into out.
 void append_serialized(std::string& out, const boost::json::value& v) {
   boost::json::serializer sr;
@@ -323,9 +323,9 @@ std::string step_response(engine::impl& e, step_response_in in) {
       o["suggestedFix"] = x.suggested_fix;
       b.push_back(std::move(o));
     }
-    out.append(",\"blockers\":").append(boost::json::serialize(b));
+    out.append(",\"blockers\":").append(tokenrail::json::serialize(b));
   }
-  if (!in.warnings.empty()) out.append(",\"warnings\":").append(boost::json::serialize(warnings_json(in.warnings)));
+  if (!in.warnings.empty()) out.append(",\"warnings\":").append(tokenrail::json::serialize(warnings_json(in.warnings)));
   out.push_back('}');
   return out;
 }

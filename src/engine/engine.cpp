@@ -10,7 +10,6 @@
 
 #include <boost/json/monotonic_resource.hpp>
 #include <tokenrail/json_parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -86,7 +85,7 @@ const boost::json::object& sub(const boost::json::object& o, std::string_view k)
   return v ? v->as_object() : empty;
 }
 
-std::string error_text(const error& err) { return boost::json::serialize(err.to_json()); }
+std::string error_text(const error& err) { return tokenrail::json::serialize(err.to_json()); }
 
 }  // namespace
 

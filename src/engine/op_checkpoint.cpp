@@ -5,7 +5,6 @@
 
 #include <tokenrail/json/canonical.hpp>
 
-#include <boost/json/serialize.hpp>
 
 namespace tokenrail::engine_detail {
 
@@ -71,7 +70,7 @@ std::string op_checkpoint_workflow(engine::impl& e, const boost::json::object& r
     session["sessionId"] = info->session_id;
     session["runId"] = format_run_id(at.run_id);
     r["session"] = std::move(session);
-    response = boost::json::serialize(r);
+    response = tokenrail::json::serialize(r);
     tx.put(storage::table::indexes, key, response);
   });
   return response;

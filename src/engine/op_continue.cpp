@@ -17,7 +17,6 @@
 #include <tokenrail/json/canonical.hpp>
 
 #include <tokenrail/json_parse.hpp>
-#include <boost/json/serialize.hpp>
 
 namespace tokenrail::engine_detail {
 

@@ -30,8 +30,8 @@
 #include "engine/callbacks.hpp"
 #include "engine/context.hpp"
 
+#include <tokenrail/json/canonical.hpp>
 #include <tokenrail/json_parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <map>
 #include <set>
@@ -248,7 +248,7 @@ std::string op_delete_sessions(engine::impl& e, const boost::json::object& req) 
   r["deleted"] = std::move(deleted);
   r["notFound"] = std::move(not_found);
   if (!skipped.empty()) r["skipped"] = std::move(skipped);
-  return boost::json::serialize(r);
+  return tokenrail::json::serialize(r);
 }
 
 }  // namespace tokenrail::engine_detail

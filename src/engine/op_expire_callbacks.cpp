@@ -9,7 +9,8 @@
 // first is not in the index any more).
 #include "engine/callbacks.hpp"
 
-#include <boost/json/serialize.hpp>
+#include <tokenrail/json/canonical.hpp>
+
 
 namespace tokenrail::engine_detail {
 
@@ -52,7 +53,7 @@ std::string op_expire_callbacks(engine::impl& e, const boost::json::object& req)
     boost::json::object out;
     out["expired"] = std::move(expired);
     out["now"] = deadline;
-    response = boost::json::serialize(out);
+    response = tokenrail::json::serialize(out);
   });
   return response;
 }

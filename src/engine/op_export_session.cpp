@@ -5,7 +5,8 @@
 #include "engine/session_bundle.hpp"
 #include "engine/session_markdown.hpp"
 
-#include <boost/json/serialize.hpp>
+#include <tokenrail/json/canonical.hpp>
+
 
 namespace tokenrail::engine_detail {
 
@@ -22,7 +23,7 @@ std::string op_export_session(engine::impl& e, const boost::json::object& req) {
   } else {
     r["bundle"] = std::move(bundle);
   }
-  return boost::json::serialize(r);
+  return tokenrail::json::serialize(r);
 }
 
 }  // namespace tokenrail::engine_detail

@@ -2,8 +2,8 @@
 #include "engine/callbacks.hpp"   // D8 (issue 5): waitingOn, lastResult, children
 #include "engine/context.hpp"
 
+#include <tokenrail/json/canonical.hpp>
 #include <tokenrail/json_parse.hpp>
-#include <boost/json/serialize.hpp>
 
 namespace tokenrail::engine_detail {
 
@@ -47,7 +47,7 @@ std::string op_get_run(engine::impl& e, const boost::json::object& req) {
     r["spec"] = doc.as_object()["spec"];
     r["status"] = status_json(*run, decode_status(*st));
     add_async_status(tx, *run, decode_status(*st), r["status"].as_object());   // D8 (issue 5)
-    response = boost::json::serialize(r);
+    response = tokenrail::json::serialize(r);
   });
   return response;
 }

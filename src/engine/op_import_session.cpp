@@ -3,7 +3,8 @@
 #include "engine/context.hpp"
 #include "engine/session_bundle.hpp"
 
-#include <boost/json/serialize.hpp>
+#include <tokenrail/json/canonical.hpp>
+
 
 namespace tokenrail::engine_detail {
 
@@ -16,7 +17,7 @@ std::string op_import_session(engine::impl& e, const boost::json::object& req) {
   r["runIds"] = std::move(runs);
   r["eventCount"] = res.event_count;
   r["headHash"] = res.head_hash;
-  return boost::json::serialize(r);
+  return tokenrail::json::serialize(r);
 }
 
 }  // namespace tokenrail::engine_detail

@@ -4,7 +4,8 @@
 #include "engine/context.hpp"
 #include "engine/session_resume.hpp"
 
-#include <boost/json/serialize.hpp>
+#include <tokenrail/json/canonical.hpp>
+
 
 namespace tokenrail::engine_detail {
 
@@ -41,7 +42,7 @@ std::string op_resume_session(engine::impl& e, const boost::json::object& req) {
   }
   boost::json::object r;
   r["candidates"] = std::move(candidates);
-  return boost::json::serialize(r);
+  return tokenrail::json::serialize(r);
 }
 
 }  // namespace tokenrail::engine_detail

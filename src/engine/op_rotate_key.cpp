@@ -4,9 +4,9 @@
 // tokens minted with a key that is not on disk.
 #include "engine/context.hpp"
 
+#include <tokenrail/json/canonical.hpp>
 #include <tokenrail/storage/keyring_file.hpp>
 
-#include <boost/json/serialize.hpp>
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -125,7 +125,7 @@ std::string op_rotate_key(engine::impl& e, const boost::json::object&) {
   boost::json::object r;
   r["keyId"] = id;
   r["previousKeyId"] = previous;
-  return boost::json::serialize(r);
+  return tokenrail::json::serialize(r);
 }
 
 }  // namespace tokenrail::engine_detail

@@ -6,7 +6,6 @@
 
 #include <tokenrail/json/canonical.hpp>
 
-#include <boost/json/serialize.hpp>
 
 namespace tokenrail::engine_detail {
 
@@ -42,7 +41,7 @@ std::string op_start_workflow(engine::impl& e, const boost::json::object& req) {
 
   // Pure part first: where the run starts (no store involved).
   auto pos = workflow::start(*wf->prog, context);
-  const std::string cursor_text = boost::json::serialize(pos.at.to_json());
+  const std::string cursor_text = tokenrail::json::serialize(pos.at.to_json());
   const std::string context_text = json::canonicalize(context);
 
   const std::int64_t now = e.now();

@@ -13,8 +13,8 @@
 // RUN_COMPLETE.
 #include "engine/callbacks.hpp"
 
+#include <tokenrail/json/canonical.hpp>
 #include <tokenrail/json_parse.hpp>
-#include <boost/json/serialize.hpp>
 
 namespace tokenrail::engine_detail {
 
@@ -67,7 +67,7 @@ std::string op_suspend_step(engine::impl& e, const boost::json::object& req) {
     r["stepId"] = node.rec.step_id;
     r["sessionId"] = info->session_id;
     if (timeout) r["expiresAt"] = format_time(now + *timeout);
-    response = boost::json::serialize(r);
+    response = tokenrail::json::serialize(r);
 
     boost::json::object rec;
     rec["state"] = "open";

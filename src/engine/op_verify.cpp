@@ -9,7 +9,8 @@
 #include "engine/context.hpp"
 #include "engine/projection.hpp"
 
-#include <boost/json/serialize.hpp>
+#include <tokenrail/json/canonical.hpp>
+
 
 #include <map>
 
@@ -105,7 +106,7 @@ std::string op_verify(engine::impl& e, const boost::json::object& req) {
     r["problems"] = std::move(sw);
     r["counts"] = boost::json::object{{"sessions", rep.sessions}, {"events", rep.events}, {"runs", rep.runs}, {"nodes", rep.nodes}};
   }
-  return boost::json::serialize(r);
+  return tokenrail::json::serialize(r);
 }
 
 }  // namespace tokenrail::engine_detail

@@ -1,7 +1,8 @@
 // list_workflows and inspect_workflow (D6): read-only views of the library.
 #include "engine/context.hpp"
 
-#include <boost/json/serialize.hpp>
+#include <tokenrail/json/canonical.hpp>
+
 
 namespace tokenrail::engine_detail {
 
@@ -18,7 +19,7 @@ std::string op_list_workflows(engine::impl& e, const boost::json::object&) {
   }
   boost::json::object r;
   r["workflows"] = std::move(list);
-  return boost::json::serialize(r);
+  return tokenrail::json::serialize(r);
 }
 
 std::string op_inspect_workflow(engine::impl& e, const boost::json::object& req) {
@@ -47,7 +48,7 @@ std::string op_inspect_workflow(engine::impl& e, const boost::json::object& req)
   }
   r["warnings"] = std::move(warnings);
   if (auto* inc = member(req, "includeDefinition"); inc && inc->as_bool()) r["definition"] = wf->definition;
-  return boost::json::serialize(r);
+  return tokenrail::json::serialize(r);
 }
 
 }  // namespace tokenrail::engine_detail

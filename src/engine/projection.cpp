@@ -5,7 +5,6 @@
 #include <tokenrail/json/canonical.hpp>
 
 #include <tokenrail/json_parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <fmt/format.h>
 

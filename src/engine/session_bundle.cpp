@@ -8,7 +8,6 @@
 #include <tokenrail/json/canonical.hpp>
 
 #include <tokenrail/json_parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <fmt/format.h>
 
@@ -281,7 +280,7 @@ void write_run(engine::impl& e, storage::write_transaction& tx, const checked_bu
     rec.created_at = pn.created_at;
     rec.complete = pn.complete;
     rec.step_id = pn.step_id;
-    rec.cursor = boost::json::serialize(pn.cursor);
+    rec.cursor = tokenrail::json::serialize(pn.cursor);
     // The cursor must fit the pinned program, or the first advance of the
     // imported run would fail deep inside the interpreter.
     try {
@@ -362,7 +361,7 @@ void write_run(engine::impl& e, storage::write_transaction& tx, const checked_bu
     r["stateToken"] = codec->mint(token::kind::state, {run, cp.node, 0});
     r["checkpointToken"] = codec->mint(token::kind::checkpoint, {run, cp.node, 0});
     r["session"] = boost::json::object{{"sessionId", c.session_id}, {"runId", rid}};
-    tx.put(storage::table::indexes, key, boost::json::serialize(r));
+    tx.put(storage::table::indexes, key, tokenrail::json::serialize(r));
   }
   if (auto* idem = spec->as_object().if_contains("idempotencyKey"); idem && idem->is_string() && pr.nodes.count(0)) {
     const std::string key = idempotency_index_key(std::string_view(idem->as_string()));

@@ -7,7 +7,6 @@
 #include <tokenrail/workflow/interpreter.hpp>
 #include <tokenrail/workflow/library.hpp>
 
-#include <boost/json/serialize.hpp>
 
 #include <fmt/format.h>
 
@@ -87,7 +86,7 @@ std::string compact(const bj::value& v) {
   try {
     return json::canonicalize(v);
   } catch (const std::exception&) {
-    return bj::serialize(v);
+    return tokenrail::json::serialize(v);
   }
 }
 

@@ -6,7 +6,6 @@
 #include <tokenrail/json/canonical.hpp>
 
 #include <tokenrail/json_parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <map>
@@ -54,7 +53,7 @@ void flatten(const bj::value& v, std::string& out, int depth = 0) {
     case bj::kind::int64:
     case bj::kind::uint64:
     case bj::kind::double_:
-      out += bj::serialize(v);
+      out += tokenrail::json::serialize(v);
       out.push_back('\n');
       break;
     case bj::kind::array:

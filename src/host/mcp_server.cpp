@@ -1,10 +1,10 @@
 // JSON-RPC 2.0 / MCP message handling (see include/tokenrail/host/mcp_server.hpp).
+#include <tokenrail/json/canonical.hpp>
 #include <tokenrail/host/mcp_server.hpp>
 
 #include <tokenrail/host/render.hpp>
 #include <tokenrail/json_parse.hpp>
 
-#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <exception>
@@ -75,7 +75,7 @@ std::string mcp_server::oversize_reply(std::size_t bytes_seen) const {
   json::object data;
   data["bytes"] = bytes_seen;
   data["maxBytes"] = options_.max_message_bytes;
-  return json::serialize(error_reply(
+  return tokenrail::json::serialize(error_reply(
       nullptr, rpc_error(invalid_request, "message exceeds the maximum length", std::move(data))));
 }
 
@@ -96,7 +96,7 @@ std::optional<std::string> mcp_server::handle(std::string_view message) {
     json::object data;
     data["code"] = errc_name(err.code);
     data["message"] = err.message;
-    return json::serialize(error_reply(
+    return tokenrail::json::serialize(error_reply(
         nullptr, rpc_error(too_big ? invalid_request : parse_error,
                            too_big ? "message exceeds a size or nesting limit" : "parse error",
                            std::move(data))));
@@ -105,18 +105,18 @@ std::optional<std::string> mcp_server::handle(std::string_view message) {
   if (msg.is_array()) {
     const auto& batch = msg.get_array();
     if (batch.empty()) {
-      return json::serialize(error_reply(nullptr, rpc_error(invalid_request, "empty batch")));
+      return tokenrail::json::serialize(error_reply(nullptr, rpc_error(invalid_request, "empty batch")));
     }
     json::array replies;
     for (const auto& one : batch) {
       if (auto reply = handle_one(one)) replies.push_back(std::move(*reply));
     }
     if (replies.empty()) return std::nullopt;
-    return json::serialize(replies);
+    return tokenrail::json::serialize(replies);
   }
   auto reply = handle_one(msg);
   if (!reply) return std::nullopt;
-  return json::serialize(*reply);
+  return tokenrail::json::serialize(*reply);
 }
 
 std::optional<json::value> mcp_server::handle_one(const json::value& message) {
@@ -237,7 +237,7 @@ mcp_server::outcome mcp_server::call_tool(const json::value* params) {
     return outcome::error(invalid_params, "params.arguments must be an object");
   }
 
-  std::string response_text = call_(tool->name, json::serialize(args));
+  std::string response_text = call_(tool->name, tokenrail::json::serialize(args));
   json_limits limits;
   limits.max_bytes = std::max<std::size_t>(response_text.size(), 1);
   limits.max_depth = 1024;  // the engine's own output: trusted for depth

@@ -1,7 +1,7 @@
 // Text-first rendering of responses (see include/tokenrail/host/render.hpp).
 #include <tokenrail/host/render.hpp>
+#include <tokenrail/json/canonical.hpp>
 
-#include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
 #include <algorithm>
@@ -30,7 +30,7 @@ void pretty_to(std::string& out, const json::value& v, int indent) {
       if (!first) out += ',';
       first = false;
       newline(indent + 1);
-      out += json::serialize(json::string_view(kv.key()));
+      out += tokenrail::json::serialize(json::value(json::string_view(kv.key())));
       out += ": ";
       pretty_to(out, kv.value(), indent + 1);
     }
@@ -53,7 +53,7 @@ void pretty_to(std::string& out, const json::value& v, int indent) {
     newline(indent);
     out += ']';
   } else {
-    out += json::serialize(v);
+    out += tokenrail::json::serialize(v);
   }
 }
 
@@ -94,7 +94,7 @@ std::string_view str(const json::value& v, std::string_view key) {
 // A value shown inline: strings as they are, anything else as compact JSON.
 std::string inline_text(const json::value& v) {
   if (v.is_string()) return std::string(v.get_string());
-  return json::serialize(v);
+  return tokenrail::json::serialize(v);
 }
 
 std::string code_span(std::string_view s) {
@@ -380,7 +380,7 @@ std::string render_error(const json::value& error_value) {
   std::string_view code = str(e, "code");
   out += "# Error " + code_span(code.empty() ? std::string_view("UNKNOWN") : code);
   const json::value* num = member(e, "numericCode");
-  if (num && (num->is_int64() || num->is_uint64())) out += " (" + json::serialize(*num) + ")";
+  if (num && (num->is_int64() || num->is_uint64())) out += " (" + tokenrail::json::serialize(*num) + ")";
   out += "\n\n";
   std::string_view message = str(e, "message");
   if (!message.empty()) out += std::string(message) + "\n\n";
@@ -394,7 +394,7 @@ std::string render_error(const json::value& error_value) {
     } else if (kind == "retryable_after_ms") {
       const json::value* after = member(*retry, "afterMs");
       out += "Retry: the same request may be retried after " +
-             (after ? json::serialize(*after) : std::string("some")) + " ms.\n\n";
+             (after ? tokenrail::json::serialize(*after) : std::string("some")) + " ms.\n\n";
     } else {
       out += "Retry: " + inline_text(*retry) + "\n\n";
     }

@@ -114,7 +114,9 @@ std::string pointer_of(const path* p) {
   return out;
 }
 
-void write(std::string& out, const bj::value& v, const path* at) {
+// `sorted`: members in RFC 8785 order (canonical form), else in their own
+// order (serialize).
+void write(std::string& out, const bj::value& v, const path* at, bool sorted) {
   switch (v.kind()) {
     case bj::kind::null: out.append("null"); return;
     case bj::kind::bool_: out.append(v.get_bool() ? "true" : "false"); return;
@@ -133,6 +135,10 @@ void write(std::string& out, const bj::value& v, const path* at) {
     case bj::kind::double_: {
       const double d = v.get_double();
       if (!std::isfinite(d)) {
+        if (!sorted) {   // as JSON.stringify does
+          out.append("null");
+          return;
+        }
         throw failure(error::at(errc::INVALID_REQUEST, pointer_of(at),
                                 "a finite number (NaN and Infinity have no JSON form)"));
       }
@@ -146,13 +152,26 @@ void write(std::string& out, const bj::value& v, const path* at) {
       for (std::size_t i = 0; i < arr.size(); ++i) {
         if (i) out.push_back(',');
         const path here{at, {}, i, true};
-        write(out, arr[i], &here);
+        write(out, arr[i], &here, sorted);
       }
       out.push_back(']');
       return;
     }
     case bj::kind::object: {
       const auto& obj = v.get_object();
+      if (!sorted) {
+        out.push_back('{');
+        bool first_member = true;
+        for (const auto& kv : obj) {
+          if (!first_member) out.push_back(',');
+          first_member = false;
+          append_quoted(out, kv.key());
+          out.push_back(':');
+          write(out, kv.value(), nullptr, false);
+        }
+        out.push_back('}');
+        return;
+      }
       // Sort pointers to the members, not the members; small objects (the
       // common case) need no heap for this.
       const bj::key_value_pair* small[16];
@@ -173,7 +192,7 @@ void write(std::string& out, const bj::value& v, const path* at) {
         append_quoted(out, first[i]->key());
         out.push_back(':');
         const path here{at, first[i]->key(), 0, false};
-        write(out, first[i]->value(), &here);
+        write(out, first[i]->value(), &here, true);
       }
       out.push_back('}');
       return;
@@ -183,7 +202,15 @@ void write(std::string& out, const bj::value& v, const path* at) {
 
 }  // namespace
 
-void canonicalize_to(std::string& out, const bj::value& v) { write(out, v, nullptr); }
+void canonicalize_to(std::string& out, const bj::value& v) { write(out, v, nullptr, true); }
+
+void serialize_to(std::string& out, const bj::value& v) { write(out, v, nullptr, false); }
+
+std::string serialize(const bj::value& v) {
+  std::string out;
+  serialize_to(out, v);
+  return out;
+}
 
 std::string canonicalize(const bj::value& v) {
   std::string out;

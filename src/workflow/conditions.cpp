@@ -3,7 +3,8 @@
 #include "workflow/program.hpp"
 #include "workflow/safe_regex.hpp"
 
-#include <boost/json/serialize.hpp>
+#include <tokenrail/json/canonical.hpp>
+
 
 #include <algorithm>
 #include <array>
@@ -148,7 +149,7 @@ std::optional<double> as_number(const json::value& v) {
 std::optional<std::string> scalar_text(const json::value& v) {
   if (v.is_string()) return std::string(v.get_string());
   if (v.is_bool()) return v.get_bool() ? "true" : "false";
-  if (v.is_number()) return json::serialize(v);
+  if (v.is_number()) return tokenrail::json::serialize(v);
   return std::nullopt;
 }
 

@@ -2,7 +2,8 @@
 
 #include "workflow/program.hpp"
 
-#include <boost/json/serialize.hpp>
+#include <tokenrail/json/canonical.hpp>
+
 
 #include <cctype>
 #include <set>
@@ -76,7 +77,7 @@ class substituter {
         throw failure(std::move(e));
       }
       if (it->value().is_string()) out.append(it->value().get_string());
-      else out += json::serialize(it->value());
+      else out += tokenrail::json::serialize(it->value());
       i = j + 1;
     }
     return out;

@@ -1,6 +1,7 @@
 #include "workflow/templating.hpp"
 
-#include <boost/json/serialize.hpp>
+#include <tokenrail/json/canonical.hpp>
+
 
 #include <cctype>
 
@@ -24,7 +25,7 @@ std::string render_template(std::string_view text, const scope& s) {
     if (is_var_path(expr)) {
       if (const json::value* v = s.lookup(expr)) {
         if (v->is_string()) out.append(v->get_string());
-        else out += json::serialize(*v);
+        else out += tokenrail::json::serialize(*v);
       } else {
         out += "[unset: ";
         out.append(expr);

@@ -19,6 +19,16 @@ TEST_CASE("templating resolves paths from context and loop variables") {
   CHECK(render_template("{{user.age}} / {{missing}}", s) == "[unset: user.age] / [unset: missing]");
 }
 
+TEST_CASE("numbers render as JavaScript prints them, in strings and in objects") {
+  // boost::json::serialize would write 1.5E0 and 1.1143938825400413E4.
+  auto ctx = obj(R"({"score":1.5,"ratio":11143.938825400413,"tiny":1e-7,"big":1e21,"m":{"x":0.25}})");
+  scope s;
+  s.context = &ctx;
+  CHECK(render_template("{{score}} {{ratio}}", s) == "1.5 11143.938825400413");
+  CHECK(render_template("{{tiny}} {{big}}", s) == "1e-7 1e+21");
+  CHECK(render_template("{{m}}", s) == R"({"x":0.25})");
+}
+
 TEST_CASE("non-path expressions and broken braces stay verbatim") {
   json::object ctx{{"a", 1}};
   scope s;

@@ -32,6 +32,17 @@ void canonicalize_to(std::string& out, const boost::json::value& v);
 /// The canonical form of `v`. Same errors as canonicalize_to.
 std::string canonicalize(const boost::json::value& v);
 
+/// Appends `v` as JSON text with the members of each object in their own
+/// order, and otherwise as canonicalize_to writes it: numbers as ECMAScript
+/// prints them (11143.938825400413, not boost::json::serialize's
+/// 1.1143938825400413E4), minimal escaping, no whitespace. A double that is
+/// not finite is written as null (as JSON.stringify does). Never throws
+/// except std::bad_alloc.
+void serialize_to(std::string& out, const boost::json::value& v);
+
+/// The text serialize_to appends.
+std::string serialize(const boost::json::value& v);
+
 /// Appends `s` as a JSON string literal with RFC 8785's minimal escaping
 /// (\" \\ \b \f \n \r \t, other control characters as \u00xx in lowercase
 /// hex, everything else as is) — also exactly what boost::json::serialize
