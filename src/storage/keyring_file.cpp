@@ -98,7 +98,12 @@ result<read_outcome> read_keyring_text(const std::string& path, std::string& tex
   if (static_cast<std::uint64_t>(st.st_size) > max_keyring_bytes)
     return keyring_error("the keyring file is larger than 1 MB", path);
   text.clear();
+  text.reserve(static_cast<std::size_t>(st.st_size) + 1);   // one buffer: nothing left behind to wipe
   char buf[4096];
+  struct wipe_buf {
+    char* p;
+    ~wipe_buf() { sodium_memzero(p, sizeof buf); }
+  } wipe{buf};
   for (;;) {
     const ssize_t n = ::read(f.fd, buf, sizeof buf);
     if (n < 0) {
@@ -126,21 +131,28 @@ result<token::keyring> parse(const std::string& path, const std::string& text) {
   return std::move(ring).value();
 }
 
+/// A string of key material, wiped when it goes out of scope.
+struct wiped_text {
+  std::string s;
+  ~wiped_text() { sodium_memzero(s.data(), s.size()); }
+};
+
 }  // namespace
 
 result<token::keyring> load_or_create_keyring(const std::string& path) {
   if (path.empty()) return keyring_error("the keyring path is empty", path);
   if (sodium_init() < 0) return keyring_error("libsodium failed to initialize", path);
-  std::string text;
+  wiped_text text;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto got = read_keyring_text(path, text);
+    auto got = read_keyring_text(path, text.s);
     if (!got) return std::move(got).error();
-    if (got.value() == read_outcome::ok) return parse(path, text);
+    if (got.value() == read_outcome::ok) return parse(path, text.s);
 
     // No keyring yet: create one without ever showing a partial file, and
     // without clobbering one that another process created meanwhile.
     auto ring = token::keyring::generate();
-    auto temp = write_temp(path, ring.to_json());
+    const wiped_text json{ring.to_json()};
+    auto temp = write_temp(path, json.s);
     if (!temp) return std::move(temp).error();
     const int linked = ::link(temp.value().c_str(), path.c_str());
     const int err = errno;
@@ -158,7 +170,8 @@ result<token::keyring> load_or_create_keyring(const std::string& path) {
 result<void> save_keyring(const std::string& path, const token::keyring& ring) {
   if (path.empty()) return keyring_error("the keyring path is empty", path);
   if (sodium_init() < 0) return keyring_error("libsodium failed to initialize", path);
-  auto temp = write_temp(path, ring.to_json());
+  const wiped_text json{ring.to_json()};
+  auto temp = write_temp(path, json.s);
   if (!temp) return std::move(temp).error();
   if (::rename(temp.value().c_str(), path.c_str()) != 0) {
     const int err = errno;

@@ -7,7 +7,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <sodium.h>
 
 #include <algorithm>
@@ -15,6 +15,9 @@
 #include <string>
 
 namespace tokenrail::token {
+
+secret::~secret() { sodium_memzero(data(), size()); }
+
 namespace {
 
 secret random_secret() {
@@ -117,26 +120,42 @@ result<void> keyring::retire(std::uint16_t id) {
 }
 
 std::string keyring::to_json() const {
-  boost::json::array keys;
-  for (const auto& e : entries_) {
-    boost::json::object k;
-    k["id"] = e.id;
-    k["key"] = crypto::to_hex(std::span<const std::uint8_t>(e.key));
-    k["state"] = state_name(e.state);
-    k["createdAt"] = e.created_at_ms;
-    keys.push_back(std::move(k));
+  // Written by hand into one buffer reserved up front (boost::json would
+  // leave the hex keys behind in freed strings); the same text as
+  // serializing {"version":1,"keys":[{"id","key","state","createdAt"}]}.
+  std::string out;
+  out.reserve(32 + entries_.size() * 160);
+  out.append(R"({"version":1,"keys":[)");
+  char hex[2 * sizeof(secret) + 1];
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    const key_entry& e = entries_[i];
+    sodium_bin2hex(hex, sizeof hex, e.key.data(), e.key.size());
+    if (i) out.push_back(',');
+    out.append(R"({"id":)").append(std::to_string(e.id));
+    out.append(R"(,"key":")").append(hex, 2 * sizeof(secret));
+    out.append(R"(","state":")").append(state_name(e.state));
+    out.append(R"(","createdAt":)").append(std::to_string(e.created_at_ms)).push_back('}');
   }
-  boost::json::object root;
-  root["version"] = 1;
-  root["keys"] = std::move(keys);
-  return boost::json::serialize(root);
+  sodium_memzero(hex, sizeof hex);
+  out.append("]}");
+  return out;
 }
 
 result<keyring> keyring::from_json(std::string_view text) {
   auto bad = [](std::string pointer, std::string_view expected) {
     return error::at(errc::KEYRING_ERROR, pointer, expected);
   };
-  auto parsed = parse_json(text, json_limits{1u << 20, 8});
+  // Parsed into a stack buffer that is wiped afterwards: the hex keys are
+  // copied into the parsed strings. (A keyring of more than ~40 keys
+  // overflows it onto the heap, where the copies are not wiped.)
+  alignas(16) unsigned char arena[8192];
+  struct wipe_arena {
+    unsigned char* p;
+    std::size_t n;
+    ~wipe_arena() { sodium_memzero(p, n); }
+  } wipe{arena, sizeof arena};   // declared before the resource: runs after it
+  boost::json::monotonic_resource mr(arena, sizeof arena);
+  auto parsed = parse_json(text, json_limits{1u << 20, 8}, &mr);
   if (!parsed) {
     error e = std::move(parsed).error();
     e.message = "the keyring is not valid JSON: " + e.message;

@@ -42,7 +42,12 @@ struct payload {
   friend bool operator==(const payload&, const payload&) = default;
 };
 
-using secret = std::array<std::uint8_t, 32>;
+/// 32 bytes of key material. Wiped (sodium_memzero) when destroyed, so a
+/// key entry copied, moved or dropped leaves no copy of the key behind in
+/// freed memory.
+struct secret : std::array<std::uint8_t, 32> {
+  ~secret();
+};
 
 enum class key_state : std::uint8_t { current, active, retired };
 
@@ -73,6 +78,8 @@ class keyring {
   result<void> retire(std::uint16_t id);
 
   /// JSON form used by the keyring file: {"version":1,"keys":[{id,key(hex),state,createdAt}]}.
+  /// The text holds every key: wipe it (sodium_memzero) when done with it.
+  /// It is built in one allocation, so no other copy is left behind.
   std::string to_json() const;
   static result<keyring> from_json(std::string_view text);
 
