@@ -2,6 +2,7 @@
 // step with generated notes (a smoke test and a demo of the contract).
 #include "cli.hpp"
 
+#include <tokenrail/json/canonical.hpp>
 #include <tokenrail/host/render.hpp>
 #include <tokenrail/json_parse.hpp>
 
@@ -91,8 +92,9 @@ class tracer {
     if (!out_.is_open()) return;
     // The response is embedded as the engine wrote it, so the trace keeps
     // its exact bytes for replay comparisons.
-    out_ << "{\"op\":" << json::serialize(json::string_view(op.data(), op.size())) << ",\"request\":" << request
-         << ",\"response\":" << response << "}\n";
+    std::string op_text;
+    tokenrail::json::append_quoted(op_text, op);
+    out_ << "{\"op\":" << op_text << ",\"request\":" << request << ",\"response\":" << response << "}\n";
     out_.flush();
   }
 
@@ -167,7 +169,7 @@ int cmd_run(const global_options& g, const args& a) {
   if (!e) return exit_error;
 
   auto traced_call = [&](std::string_view op, const json::value& req) {
-    std::string text = json::serialize(req);
+    std::string text = tokenrail::json::serialize(req);
     auto r = call_text(*e, op, text);
     trace.record(op, text, r.text);
     return r;

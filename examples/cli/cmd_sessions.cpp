@@ -1,6 +1,7 @@
 // tokenrail sessions: the sessions and runs of the store.
 #include "cli.hpp"
 
+#include <tokenrail/json/canonical.hpp>
 #include <tokenrail/host/render.hpp>
 
 #include <boost/json/serialize.hpp>
@@ -26,7 +27,7 @@ std::string field(const json::value& v, std::string_view key) {
   if (!v.is_object()) return "";
   const json::value* f = v.get_object().if_contains(key);
   if (!f || f->is_null()) return "-";
-  return f->is_string() ? std::string(f->get_string()) : json::serialize(*f);
+  return f->is_string() ? std::string(f->get_string()) : tokenrail::json::serialize(*f);
 }
 }  // namespace
 

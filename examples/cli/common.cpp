@@ -1,6 +1,7 @@
 // Global options, engine opening and calling, shared by every command.
 #include "cli.hpp"
 
+#include <tokenrail/json/canonical.hpp>
 #include <tokenrail/host/render.hpp>
 #include <tokenrail/json_parse.hpp>
 
@@ -163,7 +164,7 @@ response call_text(engine& e, std::string_view op, std::string_view request_json
 }
 
 response call(engine& e, std::string_view op, const json::value& request) {
-  return call_text(e, op, json::serialize(request));
+  return call_text(e, op, tokenrail::json::serialize(request));
 }
 
 bool has_operation(std::string_view op) {
