@@ -880,7 +880,7 @@ void restore_callbacks(engine::impl& e, storage::write_transaction& tx, std::str
   auto codec = e.codec();
   std::vector<event> events;
   tx.scan(storage::table::events, event_prefix(session_id), [&](std::string_view, std::string_view v) {
-    events.push_back(decode_event(v));
+    decode_events(v, [&](event&& ev) { events.push_back(std::move(ev)); });
     return true;
   });
   for (const auto& ev : events) {

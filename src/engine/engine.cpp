@@ -118,6 +118,7 @@ result<std::unique_ptr<engine>> engine::open(const boost::json::value& config, c
     std::string backend = "memory";
     if (auto* b = st.if_contains("backend")) backend = std::string(b->as_string());
     std::string store_path;
+    bool read_only = false;
     if (backend == "memory") {
       p->store = storage::open_memory_store();
     } else {
@@ -131,6 +132,7 @@ result<std::unique_ptr<engine>> engine::open(const boost::json::value& config, c
       o.initial_map_bytes = get_u64(st, "mapSizeBytes", o.initial_map_bytes);
       o.max_map_bytes = get_u64(st, "maxMapSizeBytes", 0);
       if (auto* ro = st.if_contains("readOnly")) o.read_only = ro->as_bool();
+      read_only = o.read_only;
       auto s = storage::open_lmdb_store(o);
       if (!s) return std::move(s).error();
       p->store = std::move(*s);
@@ -173,23 +175,25 @@ result<std::unique_ptr<engine>> engine::open(const boost::json::value& config, c
     if (!lib) return std::move(lib).error();
     p->library = std::move(*lib);
 
-    // Format marker: refuse stores written by a newer engine. Read first
-    // and write only a missing marker, so a read-only engine (store.readOnly)
-    // opens an existing store and an ordinary open costs no commit.
-    auto check_format = [&](std::optional<std::string_view> v) {
-      if (v && *v != store_format_version) {
+    // Format marker: refuse stores written by a newer engine; mark a store
+    // of the previous format with this one (it is read as it is). Read
+    // first and write only a missing or previous marker, so a read-only
+    // engine (store.readOnly) opens an existing store and an ordinary open
+    // costs no commit.
+    auto marker_ok = [&](std::optional<std::string_view> v) {
+      if (v && *v != store_format_version && *v != store_format_previous) {
         boost::json::object d;
         d["found"] = *v;
         d["supported"] = store_format_version;
         fail(errc::STORE_VERSION_UNSUPPORTED, "the store was written by another engine format version", std::move(d));
       }
-      return v.has_value();
+      return v && *v == store_format_version;
     };
-    bool marked = false;
-    p->store->read([&](storage::read_transaction& tx) { marked = check_format(tx.get(storage::table::meta, "format")); });
-    if (!marked) {
+    bool current = false;
+    p->store->read([&](storage::read_transaction& tx) { current = marker_ok(tx.get(storage::table::meta, "format")); });
+    if (!current && !read_only) {
       p->store->write([&](storage::write_transaction& tx) {
-        if (!check_format(tx.get(storage::table::meta, "format")))
+        if (!marker_ok(tx.get(storage::table::meta, "format")))
           tx.put(storage::table::meta, "format", store_format_version);
       });
     }

@@ -11,7 +11,7 @@ namespace tokenrail::engine_detail {
 
 event_appender::event_appender(storage::write_transaction& tx, std::string_view session_id,
                                std::int64_t at, bool create)
-    : tx_(tx), session_(session_id), at_(at), key_(event_prefix(session_id)) {
+    : tx_(tx), session_(session_id), at_(at) {
   if (auto v = tx_.get(storage::table::sessions, session_)) {
     head_ = decode_session(*v);
     return;
@@ -57,6 +57,7 @@ std::uint8_t kind_code(std::string_view kind) {
 }
 
 constexpr std::uint8_t compact_v1 = 1;
+constexpr std::uint8_t group_v1 = 2;   // a record of several events (events.hpp)
 
 /// The canonical text of an event from its parts: the members in RFC 8785
 /// order (at, data, index, kind, nodeId, runId: all ASCII, so byte order is
@@ -103,10 +104,18 @@ void event_appender::append_canonical(std::string_view kind, std::optional<std::
   canonical_event(canon_, at_, canonical_data, head_.next_index, kind, node, run);
   const hash32 h = blake2b_256().update(std::span<const std::uint8_t>(head_.last_hash)).update(canon_).final();
 
-  scratch_.clear();
-  scratch_.reserve(32 + 32 + kind.size() + canonical_data.size());
-  scratch_.append(as_view(h));
-  byte_writer w(scratch_);
+  // The record: the group header first (completed by finish()), then this
+  // event's stored value behind its length.
+  if (count_ == 0) {
+    first_index_ = head_.next_index;
+    record_.clear();
+    record_.append(32, '\0');   // the last event's hash, set by finish()
+    record_.push_back(static_cast<char>(group_v1));
+  }
+  std::string& value = scratch_;   // reused: no allocation per event
+  value.clear();
+  value.append(as_view(h));
+  byte_writer w(value);
   w.u8(compact_v1);
   w.svarint(at_);
   w.varint(head_.next_index);
@@ -115,17 +124,40 @@ void event_appender::append_canonical(std::string_view kind, std::optional<std::
   if (code == 0) w.bytes(kind);
   w.u8(static_cast<std::uint8_t>((node ? 1 : 0) | (run ? 2 : 0)));
   if (node) w.varint(*node);
-  if (run) put_be64(scratch_, *run);
+  if (run) put_be64(value, *run);
   w.raw(canonical_data);
-  // The key in a reused buffer: session ‖ 0 ‖ index (event_key's layout).
-  key_.resize(session_.size() + 1);
-  put_be64(key_, head_.next_index);
-  tx_.put(storage::table::events, key_, scratch_);
+  byte_writer(record_).bytes(value);
+  if (count_ == 0) first_value_at_ = record_.size() - value.size();
+  ++count_;
   head_.last_hash = h;
   ++head_.next_index;
 }
 
-void event_appender::finish() { tx_.put(storage::table::sessions, session_, encode_session(head_)); }
+void event_appender::finish() {
+  if (count_ == 1) {
+    tx_.put(storage::table::events, event_key(session_, first_index_), std::string_view(record_).substr(first_value_at_));
+  } else if (count_ > 1) {
+    std::copy(head_.last_hash.begin(), head_.last_hash.end(), record_.begin());
+    tx_.put(storage::table::events, event_key(session_, first_index_), record_);
+  }
+  count_ = 0;
+  tx_.put(storage::table::sessions, session_, encode_session(head_));
+}
+
+void decode_events(std::string_view record, detail::function_ref<void(event&&)> visit) {
+  if (record.size() <= 32 || static_cast<unsigned char>(record[32]) != group_v1) return visit(decode_event(record));
+  byte_reader r(record.substr(33));
+  std::size_t n = 0;
+  hash32 last{};
+  while (!r.done()) {
+    event e = decode_event(r.bytes());
+    last = e.hash;
+    ++n;
+    visit(std::move(e));
+  }
+  // A group holds two events or more, and begins with the last one's hash.
+  if (n < 2 || as_view(last) != record.substr(0, 32)) byte_reader::corrupt();
+}
 
 event decode_event(std::string_view stored) {
   if (stored.size() < 33) byte_reader::corrupt();

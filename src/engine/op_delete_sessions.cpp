@@ -55,7 +55,7 @@ std::vector<std::uint64_t> runs_of(storage::read_transaction& tx, const std::str
 std::optional<std::int64_t> last_activity(storage::read_transaction& tx, const std::string& session) {
   std::optional<std::int64_t> at;
   tx.scan(storage::table::events, event_prefix(session), [&](std::string_view, std::string_view v) {
-    at = decode_event(v).at;
+    decode_events(v, [&](event&& ev) { at = ev.at; });   // the record's last event
     return false;
   }, /*reverse=*/true);
   return at;

@@ -112,20 +112,24 @@ session_projection project_session(storage::read_transaction& tx, std::string_vi
   replayer rp{p, {}, {}};
   bool stop = false;
   tx.scan(storage::table::events, event_prefix(session_id), [&](std::string_view key, std::string_view value) {
-    const std::uint64_t expected = p.events;
+    // A record holds one event or the group of one transaction, keyed by
+    // its first index: records follow each other without gaps.
+    std::uint64_t expected = p.events;
     try {
       if (key.size() != session_id.size() + 9 || get_be64(key.data() + session_id.size() + 1) != expected)
         fail(errc::VERIFY_FAILED, "event keys are not consecutive");
-      event ev = decode_event(value);
-      if (ev.index != expected) fail(errc::VERIFY_FAILED, "event index does not match its position");
-      hash32 h = blake2b_256().update(std::span<const std::uint8_t>(p.last_hash)).update(ev.canonical).final();
-      if (h != ev.hash) fail(errc::VERIFY_FAILED, "hash chain broken");
-      // The stored text must be the canonical form of what it says.
-      if (json::canonicalize(parse_json_text(ev.canonical)) != ev.canonical)
-        fail(errc::VERIFY_FAILED, "event is not in canonical form");
-      p.last_hash = h;
-      ++p.events;
-      rp.apply(ev);
+      decode_events(value, [&](event&& ev) {
+        expected = p.events;
+        if (ev.index != expected) fail(errc::VERIFY_FAILED, "event index does not match its position");
+        hash32 h = blake2b_256().update(std::span<const std::uint8_t>(p.last_hash)).update(ev.canonical).final();
+        if (h != ev.hash) fail(errc::VERIFY_FAILED, "hash chain broken");
+        // The stored text must be the canonical form of what it says.
+        if (json::canonicalize(parse_json_text(ev.canonical)) != ev.canonical)
+          fail(errc::VERIFY_FAILED, "event is not in canonical form");
+        p.last_hash = h;
+        ++p.events;
+        rp.apply(ev);
+      });
     } catch (const failure& f) {
       p.problems.push_back(fmt::format("event {}: {}", expected, f.err().message));
       stop = true;

@@ -36,7 +36,12 @@
 namespace tokenrail::engine_detail {
 
 inline constexpr std::uint32_t no_node = 0xffffffffu;
-inline constexpr std::string_view store_format_version = "1";
+/// "2": an advance's events share one record (events.hpp). A store marked
+/// "1" (one record per event) is read as it is and marked "2" when an
+/// engine that may write opens it, so an engine of format 1 then refuses it
+/// instead of misreading the new records.
+inline constexpr std::string_view store_format_version = "2";
+inline constexpr std::string_view store_format_previous = "1";
 
 // ---- keys ---------------------------------------------------------------
 std::string run_spec_key(std::uint64_t run);

@@ -399,22 +399,23 @@ boost::json::object export_bundle(storage::read_transaction& tx, std::string_vie
   hash32 prev{};
   std::int64_t first_at = 0;
   tx.scan(storage::table::events, event_prefix(session_id), [&](std::string_view, std::string_view value) {
-    event ev = decode_event(value);
-    if (events.empty()) first_at = ev.at;
-    if (ev.kind == event_kind::run_started && ev.run) {
-      run_ids.emplace_back(format_run_id(*ev.run));
-      try {
-        hashes.insert(std::string(ev.data.at("spec").at("workflowHash").as_string()));
-      } catch (const std::exception&) {
-        fail(errc::STORE_CORRUPT, "a run_started event lacks spec.workflowHash");
+    decode_events(value, [&](event&& ev) {
+      if (events.empty()) first_at = ev.at;
+      if (ev.kind == event_kind::run_started && ev.run) {
+        run_ids.emplace_back(format_run_id(*ev.run));
+        try {
+          hashes.insert(std::string(ev.data.at("spec").at("workflowHash").as_string()));
+        } catch (const std::exception&) {
+          fail(errc::STORE_CORRUPT, "a run_started event lacks spec.workflowHash");
+        }
       }
-    }
-    boost::json::value v = parse_json_text(ev.canonical);
-    auto& o = v.as_object();
-    o["prev"] = to_hex(as_view(prev));
-    o["hash"] = to_hex(as_view(ev.hash));
-    prev = ev.hash;
-    events.push_back(std::move(v));
+      boost::json::value v = parse_json_text(ev.canonical);
+      auto& o = v.as_object();
+      o["prev"] = to_hex(as_view(prev));
+      o["hash"] = to_hex(as_view(ev.hash));
+      prev = ev.hash;
+      events.push_back(std::move(v));
+    });
     return true;
   });
   boost::json::object workflows;
@@ -467,15 +468,24 @@ import_result import_bundle(engine::impl& e, const boost::json::object& bundle) 
                                               head.next_index, n));
       if (head.next_index > 0) {
         // The chain makes the last shared hash vouch for the whole prefix.
+        // The session's last record begins with the hash of its last event
+        // (a single event's value and a group alike, see events.hpp).
         const std::uint64_t last = head.next_index - 1;
-        auto v = tx.get(storage::table::events, event_key(c.session_id, last));
-        if (!v || v->size() < 32 || v->substr(0, 32) != as_view(c.hashes[last])) {
+        std::string_view last_hash;
+        tx.scan(storage::table::events, event_prefix(c.session_id), [&](std::string_view, std::string_view sv) {
+          last_hash = sv.substr(0, 32);
+          return false;
+        }, /*reverse=*/true);
+        if (last_hash != as_view(c.hashes[last])) {
           // Only on this error path: find where the histories part.
           std::uint64_t first = 0;
+          bool parted = false;
           tx.scan(storage::table::events, event_prefix(c.session_id), [&](std::string_view, std::string_view sv) {
-            if (first >= n || sv.size() < 32 || sv.substr(0, 32) != as_view(c.hashes[first])) return false;
-            ++first;
-            return true;
+            decode_events(sv, [&](event&& ev) {
+              if (parted || first >= n || ev.hash != c.hashes[first]) parted = true;
+              else ++first;
+            });
+            return !parted;
           });
           conflict(c.session_id, first,
                    fmt::format("the store holds a different history of this session from event {} on", first));

@@ -231,26 +231,27 @@ std::vector<resume_candidate> find_resume_candidates(storage::read_transaction& 
     std::map<std::uint64_t, run_text> texts;
     if (!tokens.empty()) {
       tx.scan(storage::table::events, event_prefix(sid), [&](std::string_view, std::string_view value) {
-        event ev = decode_event(value);
-        if (!ev.run) return true;
-        run_text& t = texts[*ev.run];
-        if (ev.kind == event_kind::output_appended) {
-          if (auto* out = ev.data.if_contains("output"); out && out->is_object()) {
-            if (auto* n = out->as_object().if_contains("notesMarkdown"); n && n->is_string()) {
-              t.notes.append(n->get_string().data(), n->get_string().size());
-              t.notes.push_back('\n');
+        decode_events(value, [&](event&& ev) {
+          if (!ev.run) return;
+          run_text& t = texts[*ev.run];
+          if (ev.kind == event_kind::output_appended) {
+            if (auto* out = ev.data.if_contains("output"); out && out->is_object()) {
+              if (auto* n = out->as_object().if_contains("notesMarkdown"); n && n->is_string()) {
+                t.notes.append(n->get_string().data(), n->get_string().size());
+                t.notes.push_back('\n');
+              }
+              if (auto* a = out->as_object().if_contains("artifacts")) flatten(*a, t.notes);
             }
-            if (auto* a = out->as_object().if_contains("artifacts")) flatten(*a, t.notes);
+          } else if (ev.kind == event_kind::checkpoint_recorded) {
+            if (auto* n = ev.data.if_contains("notesMarkdown"); n && n->is_string()) {
+              t.checkpoint.append(n->get_string().data(), n->get_string().size());
+              t.checkpoint.push_back('\n');
+            }
+            if (auto* a = ev.data.if_contains("artifacts")) flatten(*a, t.checkpoint);
+          } else if (ev.kind == event_kind::context_set) {
+            if (auto* c = ev.data.if_contains("context")) flatten(*c, t.context);
           }
-        } else if (ev.kind == event_kind::checkpoint_recorded) {
-          if (auto* n = ev.data.if_contains("notesMarkdown"); n && n->is_string()) {
-            t.checkpoint.append(n->get_string().data(), n->get_string().size());
-            t.checkpoint.push_back('\n');
-          }
-          if (auto* a = ev.data.if_contains("artifacts")) flatten(*a, t.checkpoint);
-        } else if (ev.kind == event_kind::context_set) {
-          if (auto* c = ev.data.if_contains("context")) flatten(*c, t.context);
-        }
+        });
         return true;
       });
     }

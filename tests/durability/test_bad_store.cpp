@@ -2,6 +2,7 @@
 // each is a clear error as data, never a crash, and a failed operation
 // writes nothing.
 #include "durability/store_checks.hpp"
+#include "engine/events.hpp"
 
 #include <lmdb.h>
 
@@ -206,14 +207,14 @@ TEST_CASE("bad store: a store of a newer engine format is STORE_VERSION_UNSUPPOR
   {
     auto e = open_engine(dir);
     e->internals().store->write([](tokenrail::storage::write_transaction& tx) {
-      tx.put(tokenrail::storage::table::meta, "format", "2");
+      tx.put(tokenrail::storage::table::meta, "format", "3");
     });
   }
   auto e = tokenrail::engine::open(json::value(lmdb_config(dir)));
   REQUIRE_FALSE(e);
   INFO(json::serialize(e.error().to_json()));
   CHECK(e.error().code == tokenrail::errc::STORE_VERSION_UNSUPPORTED);
-  CHECK(e.error().details.at("found") == "2");
+  CHECK(e.error().details.at("found") == "3");
   // The refused open did not rewrite the marker.
   auto s = tokenrail::storage::open_lmdb_store({.path = dir});
   REQUIRE(s);
@@ -221,7 +222,65 @@ TEST_CASE("bad store: a store of a newer engine format is STORE_VERSION_UNSUPPOR
   (*s)->read([&](tokenrail::storage::read_transaction& tx) {
     if (auto v = tx.get(tokenrail::storage::table::meta, "format")) marker = std::string(*v);
   });
-  CHECK(marker == "2");
+  CHECK(marker == "3");
+}
+
+TEST_CASE("bad store: a store of the previous format (one record per event) opens, verifies and is marked anew",
+          "[durability][badstore]") {
+  namespace ed = tokenrail::engine_detail;
+  const std::string dir = fresh_dir("old_format");
+  make_store(dir);
+  auto marker_of = [&] {
+    auto s = tokenrail::storage::open_lmdb_store({.path = dir});
+    REQUIRE(s);
+    std::string m;
+    (*s)->read([&](tokenrail::storage::read_transaction& tx) { m = std::string(*tx.get(tokenrail::storage::table::meta, "format")); });
+    return m;
+  };
+  // Rewrite the store as format 1 wrote it: every event in its own record
+  // (hash ‖ canonical text, a form both formats read), marker "1".
+  std::size_t groups = 0;
+  {
+    auto s = tokenrail::storage::open_lmdb_store({.path = dir});
+    REQUIRE(s);
+    (*s)->write([&](tokenrail::storage::write_transaction& tx) {
+      std::vector<std::pair<std::string, std::string>> records;
+      tx.scan(tokenrail::storage::table::events, "", [&](std::string_view k, std::string_view v) {
+        records.emplace_back(k, v);
+        return true;
+      });
+      for (const auto& [key, value] : records) {
+        if (static_cast<unsigned char>(value[32]) != 2) continue;
+        ++groups;
+        const std::string session = key.substr(0, key.size() - 9);
+        tx.erase(tokenrail::storage::table::events, key);
+        ed::decode_events(value, [&](ed::event&& ev) {
+          tx.put(tokenrail::storage::table::events, ed::event_key(session, ev.index),
+                 std::string(ed::as_view(ev.hash)) + ev.canonical);
+        });
+      }
+      tx.put(tokenrail::storage::table::meta, "format", "1");
+    });
+  }
+  REQUIRE(groups > 0);
+  // A read-only engine reads it and leaves the marker alone.
+  json::object ro = lmdb_config(dir);
+  ro["store"].as_object()["readOnly"] = true;
+  {
+    auto e = tokenrail::engine::open(json::value(ro));
+    REQUIRE(e);
+    CHECK(verify_op(**e).at("ok").as_bool());
+  }
+  CHECK(marker_of() == "1");
+  // A writable engine verifies it, marks it "2" and advances on it.
+  auto e = open_engine(dir);
+  CHECK(marker_of() == "2");
+  CHECK(verify_op(*e).at("ok").as_bool());
+  auto r = json::parse(e->call("start_workflow", R"({"workflowId":"lin5"})"));
+  REQUIRE_FALSE(r.as_object().contains("error"));
+  auto a = json::parse(e->call("continue_workflow", advance_request(r, "two")));
+  REQUIRE_FALSE(a.as_object().contains("error"));
+  CHECK(verify_op(*e).at("ok").as_bool());
 }
 
 TEST_CASE("bad store: a newer LMDB store format record is STORE_VERSION_UNSUPPORTED through engine::open",

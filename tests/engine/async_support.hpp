@@ -80,8 +80,9 @@ inline std::vector<json::object> events_of_kind(tokenrail::engine& e, std::strin
   std::vector<json::object> out;
   e.internals().store->read([&](tokenrail::storage::read_transaction& tx) {
     tx.scan(tokenrail::storage::table::events, "", [&](std::string_view, std::string_view v) {
-      auto ev = ed::decode_event(v);
-      if (ev.kind == kind) out.push_back(json::parse(ev.canonical).as_object());
+      ed::decode_events(v, [&](ed::event&& ev) {
+        if (ev.kind == kind) out.push_back(json::parse(ev.canonical).as_object());
+      });
       return true;
     });
   });

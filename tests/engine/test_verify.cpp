@@ -78,6 +78,51 @@ TEST_CASE("verify finds a changed event and a changed record, per session", "[se
     CHECK(call(*e, "verify", json::object{{"sessionId", "ses-good"}}).at("ok") == true);
     CHECK(call(*e, "verify", json::object{{"sessionId", "ses-bad"}}).at("ok") == false);
   }
+  SECTION("an event inside the record of an advance changed") {
+    // An advance writes its events as one record (events.hpp): a changed
+    // byte inside it is found and named by the event's own index.
+    std::uint64_t index = 0;
+    store.write([&](tokenrail::storage::write_transaction& tx) {
+      std::string key, value;
+      tx.scan(tokenrail::storage::table::events, ed::event_prefix("ses-bad"), [&](std::string_view k, std::string_view v) {
+        if (v.find("split the handler") == std::string_view::npos) return true;
+        key = k;
+        value = v;
+        return false;
+      });
+      REQUIRE(!value.empty());
+      REQUIRE(static_cast<unsigned char>(value[32]) == 2);   // a group
+      ed::decode_events(value, [&](ed::event&& ev) {
+        if (ev.kind == "output_appended") index = ev.index;
+      });
+      value[value.find("split the handler")] = 'S';
+      tx.put(tokenrail::storage::table::events, key, value);
+    });
+    auto r = call(*e, "verify", json::object{{"sessionId", "ses-bad"}});
+    INFO(json::serialize(r));
+    CHECK(r.at("ok") == false);
+    const std::string problem(r.at("sessions").at(0).at("problem").as_string());
+    CHECK(problem.find("event " + std::to_string(index) + ": hash chain broken") != std::string::npos);
+    CHECK(call(*e, "verify", json::object{{"sessionId", "ses-good"}}).at("ok") == true);
+  }
+  SECTION("a record of an advance whose head hash is not its last event's") {
+    store.write([&](tokenrail::storage::write_transaction& tx) {
+      std::string key, value;
+      tx.scan(tokenrail::storage::table::events, ed::event_prefix("ses-bad"), [&](std::string_view k, std::string_view v) {
+        if (v.size() <= 32 || static_cast<unsigned char>(v[32]) != 2) return true;
+        key = k;
+        value = v;
+        return false;
+      });
+      REQUIRE(!value.empty());
+      value[0] = static_cast<char>(value[0] ^ 1);
+      tx.put(tokenrail::storage::table::events, key, value);
+    });
+    auto r = call(*e, "verify", json::object{{"sessionId", "ses-bad"}});
+    INFO(json::serialize(r));
+    CHECK(r.at("ok") == false);
+    CHECK(std::string(r.at("sessions").at(0).at("problem").as_string()).find("does not decode") != std::string::npos);
+  }
   SECTION("a node record that differs from the replay") {
     auto run = ed::parse_run_id(std::string(r0.at("session").at("runId").as_string()));
     REQUIRE(run);
