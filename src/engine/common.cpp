@@ -6,8 +6,6 @@
 #include <tokenrail/json_parse.hpp>
 
 #include <boost/json/monotonic_resource.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/json/serializer.hpp>
 #include <sodium.h>
 
 #include <cstdio>
@@ -186,18 +184,6 @@ std::string format_time(std::int64_t ms) {
 
 namespace {
 
-/// Appends tokenrail::json::serialize(v) without its temporary string: the
-/// serializer writes through a stack buffer straight into out.
-void append_serialized(std::string& out, const boost::json::value& v) {
-  boost::json::serializer sr;
-  sr.reset(&v);
-  char buf[512];
-  while (!sr.done()) {
-    const auto part = sr.read(buf);
-    out.append(part.data(), part.size());
-  }
-}
-
 boost::json::array warnings_json(const std::vector<workflow::warning>& ws) {
   boost::json::array a;
   for (const auto& w : ws) {
@@ -218,7 +204,7 @@ boost::json::array warnings_json(const std::vector<workflow::warning>& ws) {
 // fields D6 names, then the step extras (loop position, outputContract,
 // askForFiles...) that help the agent do the step, except a name already
 // written; strings by json::append_quoted, other values by
-// boost::json::serialize: the same bytes serializing the object gave.
+// json::serialize_to: the same bytes serializing the object gives.
 rendered_step render_step(const run_info& run, const workflow::cursor& at, const boost::json::object& context,
                           std::vector<workflow::warning>& warnings) {
   auto p = workflow::render(*run.wf->prog, at, context, warnings);
@@ -253,7 +239,7 @@ rendered_step render_step(const run_info& run, const workflow::cursor& at, const
       out.push_back(',');
       str(out, k);
       out.push_back(':');
-      append_serialized(out, kv.value());
+      json::serialize_to(out, kv.value());   // straight into the response text
     }
   }
   out.push_back('}');
