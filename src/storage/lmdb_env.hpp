@@ -113,6 +113,12 @@ struct env {
   // still inside write() to come back and lead the next batch (whose
   // commit would cover ours) before it syncs by itself.
   static constexpr auto tentative_hand_off_wait = std::chrono::microseconds(100);
+  // Gathering a batch (lmdb_store.cpp, write()): callers of batches just
+  // released (their commits are on disk) that have not entered write()
+  // again yet. A leader forming a batch waits up to gather_wait for them.
+  std::size_t returning = 0;
+  std::condition_variable gather_cv;
+  static constexpr auto gather_wait = std::chrono::microseconds(150);
 
   // Sync combining. synced_txnid: every commit with an LMDB txnid <= it is
   // on disk (an fdatasync that started after its meta page was written
