@@ -3,7 +3,6 @@
 #include <tokenrail/json/canonical.hpp>
 #include <tokenrail/json_parse.hpp>
 
-
 #include <charconv>
 #include <cstring>
 
@@ -112,10 +111,9 @@ void event_appender::append_canonical(std::string_view kind, std::optional<std::
     record_.append(32, '\0');   // the last event's hash, set by finish()
     record_.push_back(static_cast<char>(group_v1));
   }
-  std::string& value = scratch_;   // reused: no allocation per event
-  value.clear();
-  value.append(as_view(h));
-  byte_writer w(value);
+  scratch_.clear();   // reused: no allocation per event
+  scratch_.append(as_view(h));
+  byte_writer w(scratch_);
   w.u8(compact_v1);
   w.svarint(at_);
   w.varint(head_.next_index);
@@ -124,10 +122,10 @@ void event_appender::append_canonical(std::string_view kind, std::optional<std::
   if (code == 0) w.bytes(kind);
   w.u8(static_cast<std::uint8_t>((node ? 1 : 0) | (run ? 2 : 0)));
   if (node) w.varint(*node);
-  if (run) put_be64(value, *run);
+  if (run) put_be64(scratch_, *run);
   w.raw(canonical_data);
-  byte_writer(record_).bytes(value);
-  if (count_ == 0) first_value_at_ = record_.size() - value.size();
+  byte_writer(record_).bytes(scratch_);
+  if (count_ == 0) first_value_at_ = record_.size() - scratch_.size();
   ++count_;
   head_.last_hash = h;
   ++head_.next_index;
@@ -135,6 +133,7 @@ void event_appender::append_canonical(std::string_view kind, std::optional<std::
 
 void event_appender::finish() {
   if (count_ == 1) {
+    // A lone event is stored as its own value, as format 1 stored it.
     tx_.put(storage::table::events, event_key(session_, first_index_), std::string_view(record_).substr(first_value_at_));
   } else if (count_ > 1) {
     std::copy(head_.last_hash.begin(), head_.last_hash.end(), record_.begin());
