@@ -21,9 +21,10 @@ namespace {
 // eight does not survive print-then-parse; correct rounding came in 1.83,
 // and only as an option). That would change a client's value by one bit,
 // give the same workflow text another hash here than in any other
-// implementation, and make `verify` refuse a stored event that holds such a
-// number. So each one is converted again from its text with std::from_chars,
-// which rounds correctly.
+// implementation, and could make `verify` refuse a stored event holding such a
+// number (printed and read back, it can move once more). So each one is
+// converted again from its text with std::from_chars, which rounds
+// correctly.
 struct exact_handler {
   static constexpr std::size_t max_object_size = boost::json::object::max_size();
   static constexpr std::size_t max_array_size = boost::json::array::max_size();
