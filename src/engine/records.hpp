@@ -39,7 +39,9 @@ inline constexpr std::uint32_t no_node = 0xffffffffu;
 /// "2": an advance's events share one record (events.hpp). A store marked
 /// "1" (one record per event) is read as it is and marked "2" when an
 /// engine that may write opens it, so an engine of format 1 then refuses it
-/// instead of misreading the new records.
+/// instead of misreading the new records. (One that already had it open
+/// reports STORE_CORRUPT for them: upgrade every process sharing a store
+/// together.)
 inline constexpr std::string_view store_format_version = "2";
 inline constexpr std::string_view store_format_previous = "1";
 
