@@ -6,8 +6,6 @@
 #include <tokenrail/host/render.hpp>
 #include <tokenrail/json_parse.hpp>
 
-#include <boost/json/serialize.hpp>
-
 #include <fstream>
 #include <iostream>
 #include <set>

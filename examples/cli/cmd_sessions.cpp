@@ -4,8 +4,6 @@
 #include <tokenrail/json/canonical.hpp>
 #include <tokenrail/host/render.hpp>
 
-#include <boost/json/serialize.hpp>
-
 #include <iostream>
 
 namespace tokenrail::cli {

@@ -5,8 +5,6 @@
 #include <tokenrail/host/render.hpp>
 #include <tokenrail/json_parse.hpp>
 
-#include <boost/json/serialize.hpp>
-
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>

@@ -5,7 +5,6 @@
 
 #include <tokenrail/json/canonical.hpp>
 
-
 namespace tokenrail::engine_detail {
 
 std::string op_checkpoint_workflow(engine::impl& e, const boost::json::object& req) {

@@ -11,7 +11,6 @@
 
 #include <tokenrail/json/canonical.hpp>
 
-
 namespace tokenrail::engine_detail {
 
 std::string op_expire_callbacks(engine::impl& e, const boost::json::object& req) {

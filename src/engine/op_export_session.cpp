@@ -7,7 +7,6 @@
 
 #include <tokenrail/json/canonical.hpp>
 
-
 namespace tokenrail::engine_detail {
 
 std::string op_export_session(engine::impl& e, const boost::json::object& req) {

@@ -6,7 +6,6 @@
 
 #include <tokenrail/json/canonical.hpp>
 
-
 namespace tokenrail::engine_detail {
 
 std::string op_resume_session(engine::impl& e, const boost::json::object& req) {

@@ -7,7 +7,6 @@
 #include <tokenrail/json/canonical.hpp>
 #include <tokenrail/storage/keyring_file.hpp>
 
-
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>

@@ -6,7 +6,6 @@
 
 #include <tokenrail/json/canonical.hpp>
 
-
 namespace tokenrail::engine_detail {
 
 namespace {

@@ -11,7 +11,6 @@
 
 #include <tokenrail/json/canonical.hpp>
 
-
 #include <map>
 
 namespace tokenrail::engine_detail {

@@ -3,7 +3,6 @@
 
 #include <tokenrail/json/canonical.hpp>
 
-
 namespace tokenrail::engine_detail {
 
 std::string op_list_workflows(engine::impl& e, const boost::json::object&) {

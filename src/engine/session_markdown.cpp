@@ -7,7 +7,6 @@
 #include <tokenrail/workflow/interpreter.hpp>
 #include <tokenrail/workflow/library.hpp>
 
-
 #include <fmt/format.h>
 
 #include <algorithm>

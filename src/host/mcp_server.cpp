@@ -5,7 +5,6 @@
 #include <tokenrail/host/render.hpp>
 #include <tokenrail/json_parse.hpp>
 
-
 #include <algorithm>
 #include <exception>
 #include <utility>

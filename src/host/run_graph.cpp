@@ -1,7 +1,6 @@
 // A run's DAG from its events (see include/tokenrail/host/run_graph.hpp).
 #include <tokenrail/host/run_graph.hpp>
 
-
 #include <algorithm>
 #include <charconv>
 #include <map>

@@ -5,7 +5,6 @@
 
 #include <tokenrail/json/canonical.hpp>
 
-
 #include <algorithm>
 #include <array>
 #include <cctype>

@@ -4,7 +4,6 @@
 
 #include <tokenrail/json/canonical.hpp>
 
-
 #include <cctype>
 #include <set>
 

@@ -2,7 +2,6 @@
 
 #include <tokenrail/json/canonical.hpp>
 
-
 #include <cctype>
 
 namespace tokenrail::workflow {
