@@ -18,6 +18,10 @@
 //   flushes the meta page, shared by every batch that needs it by then. So
 //   batch n+1 runs its bodies and syncs its data while batch n syncs its
 //   meta page, instead of waiting for both of batch n's syncs.
+// - A leader forming a durable batch first waits (at most
+//   env::gather_wait) for the callers the last release woke: they write
+//   again at once, and a batch formed without them would leave them a whole
+//   commit in the queue.
 // - When the map is full (MDB_MAP_FULL), the batch is aborted, the map
 //   doubled (at most max_map_bytes, else STORE_FULL) and the bodies run
 //   again: the interface allows a backend to run a body more than once.
