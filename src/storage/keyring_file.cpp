@@ -97,23 +97,22 @@ result<read_outcome> read_keyring_text(const std::string& path, std::string& tex
     return keyring_error("the keyring file belongs to another user", path);
   if (static_cast<std::uint64_t>(st.st_size) > max_keyring_bytes)
     return keyring_error("the keyring file is larger than 1 MB", path);
-  text.clear();
-  text.reserve(static_cast<std::size_t>(st.st_size) + 1);   // one buffer: nothing left behind to wipe
-  char buf[4096];
-  struct wipe_buf {
-    char* p;
-    ~wipe_buf() { sodium_memzero(p, sizeof buf); }
-  } wipe{buf};
-  for (;;) {
-    const ssize_t n = ::read(f.fd, buf, sizeof buf);
+  // Read in place into one buffer sized from fstat, so no other copy of
+  // the keys is left behind to wipe. (The file is only ever replaced by a
+  // rename, never grown in place; the spare byte would show if it were.)
+  text.assign(static_cast<std::size_t>(st.st_size) + 1, '\0');
+  std::size_t got = 0;
+  while (got < text.size()) {
+    const ssize_t n = ::read(f.fd, text.data() + got, text.size() - got);
     if (n < 0) {
       if (errno == EINTR) continue;
       return keyring_error("cannot read the keyring file", path, errno);
     }
     if (n == 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > max_keyring_bytes) return keyring_error("the keyring file is larger than 1 MB", path);
+    got += static_cast<std::size_t>(n);
   }
+  if (got > static_cast<std::size_t>(st.st_size)) return keyring_error("the keyring file changed while it was read", path);
+  text.resize(got);
   return read_outcome::ok;
 }
 

@@ -314,11 +314,8 @@ void env::throw_if_sync_failed() const {
 }
 
 void env::wait_synced(std::uint64_t txnid) {
-  std::unique_lock lock(sync_mutex);
-  sync_cv.wait(lock, [&] {
-    throw_if_sync_failed();
-    return synced_txnid.load(std::memory_order_relaxed) >= txnid;
-  });
+  while (!wait_synced_for(txnid, std::chrono::hours(1))) {
+  }
 }
 
 bool env::wait_synced_for(std::uint64_t txnid, std::chrono::microseconds timeout) {
