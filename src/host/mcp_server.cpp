@@ -6,6 +6,7 @@
 #include <tokenrail/json_parse.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <exception>
 #include <utility>
 
@@ -47,8 +48,11 @@ json::value result_reply(const json::value& id, json::value result) {
 }
 
 // MCP ids are strings or integers; JSON-RPC also allows other numbers.
+// Not an infinite one: a literal beyond the double range (1e400) parses to
+// infinity, which the reply would echo as null, and a result with id null
+// is one the client can never match to its request.
 bool valid_id(const json::value& id) {
-  return id.is_string() || id.is_int64() || id.is_uint64() || id.is_double();
+  return id.is_string() || id.is_int64() || id.is_uint64() || (id.is_double() && std::isfinite(id.get_double()));
 }
 
 }  // namespace
@@ -236,7 +240,18 @@ mcp_server::outcome mcp_server::call_tool(const json::value* params) {
     return outcome::error(invalid_params, "params.arguments must be an object");
   }
 
-  std::string response_text = call_(tool->name, tokenrail::json::serialize(args));
+  // serialize() writes a number that is not finite (a literal like 1e400
+  // parses to infinity) as null: forwarded, the agent's value would silently
+  // become null (in `context`, null even deletes the key). canonicalize()
+  // refuses it instead, naming the field, so the agent gets an error as data
+  // (INVALID_REQUEST), as the engine answers that request through the C ABI.
+  std::string response_text;
+  try {
+    (void)tokenrail::json::canonicalize(args);
+  } catch (const failure& f) {
+    response_text = tokenrail::json::serialize(f.err().to_json());
+  }
+  if (response_text.empty()) response_text = call_(tool->name, tokenrail::json::serialize(args));
   json_limits limits;
   limits.max_bytes = std::max<std::size_t>(response_text.size(), 1);
   limits.max_depth = 1024;  // the engine's own output: trusted for depth

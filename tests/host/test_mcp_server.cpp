@@ -181,3 +181,30 @@ TEST_CASE("mcp: batches answer each request and skip notifications") {
   CHECK(a[2].at("error").at("code").as_int64() == -32600);
   CHECK_FALSE(f.server.handle(R"([{"jsonrpc":"2.0","method":"notifications/initialized"}])"));
 }
+
+TEST_CASE("mcp: an id beyond the double range is refused, not answered with id null") {
+  fixture f;
+  // 1e400 parses to infinity; echoed, it would be written as null, and a
+  // result with id null matches no request of the client.
+  auto r = f.send(R"({"jsonrpc":"2.0","id":1e400,"method":"ping"})");
+  CHECK_FALSE(r.as_object().contains("result"));
+  CHECK(r.at("error").at("code").as_int64() == -32600);
+  CHECK(r.at("id").is_null());
+  // A finite non-integer id is still echoed.
+  CHECK(f.send(R"({"jsonrpc":"2.0","id":1.5,"method":"ping"})").at("id").as_double() == 1.5);
+}
+
+TEST_CASE("mcp: a number beyond the double range in arguments is an error as data, not null") {
+  fixture f;
+  // Forwarded as null it would reach the engine as a different, valid
+  // request (in context, null removes a key).
+  auto r = f.send(
+      R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"start_workflow","arguments":{"workflowId":"w","context":{"keep":1,"x":-1e400}}}})");
+  CHECK(f.engine.calls.empty());
+  const auto& res = r.at("result");
+  CHECK(res.at("isError").as_bool());
+  const auto& err = res.at("structuredContent").at("error");
+  CHECK(err.at("code").as_string() == "INVALID_REQUEST");
+  CHECK(err.at("details").at("pointer").as_string() == "/context/x");
+  CHECK(std::string(res.at("content").as_array()[0].at("text").as_string()).find("INVALID_REQUEST") != std::string::npos);
+}
