@@ -2,6 +2,8 @@
 #include "cli.hpp"
 
 #include <cstdio>
+#include <fcntl.h>
+#include <unistd.h>
 #include <iostream>
 #include <string_view>
 
@@ -37,6 +39,11 @@ Exit codes: 0 success, 1 an error returned by the engine (as data), 2 usage.
 
 int main(int argc, char** argv) {
   using namespace tokenrail::cli;
+  // Started with stdin, stdout or stderr closed, the next file opened (the
+  // store's lock.mdb, say) would take that number, and replies printed to
+  // "stdout" would be written into it. Occupy them with /dev/null first.
+  for (int fd = 0; fd <= 2; ++fd)
+    if (::fcntl(fd, F_GETFD) == -1 && ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd) return exit_error;
   global_options g;
   args rest;
   if (auto err = parse_global_options(argc, argv, g, rest)) {

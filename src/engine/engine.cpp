@@ -12,6 +12,7 @@
 #include <tokenrail/json_parse.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <new>
 
@@ -25,6 +26,13 @@ namespace {
 // pointer) rather than ignored: a misspelt "durabilty" or "maxRequestByte"
 // would otherwise silently keep a default the host meant to change, and
 // these settings decide durability and limits.
+//
+// The maximums are what the code can honour, so a config that passes cannot
+// fail later: maxDepth 512 leaves room below the 1024 levels at which this
+// process re-reads its own records (an event wraps a request value in two
+// more levels, an export bundle in a few more), and keeps the recursive
+// canonical writer far from the end of a thread's stack; the byte sizes fit
+// an address space (2^46 is 64 TiB of map) and a uint64.
 constexpr std::string_view config_schema_text = R"({
   "type": "object",
   "additionalProperties": false,
@@ -36,8 +44,8 @@ constexpr std::string_view config_schema_text = R"({
         "backend": {"enum": ["memory", "lmdb"]},
         "path": {"type": "string", "minLength": 1},
         "durability": {"enum": ["durable", "relaxed"]},
-        "mapSizeBytes": {"type": "integer", "minimum": 1048576},
-        "maxMapSizeBytes": {"type": "integer", "minimum": 0},
+        "mapSizeBytes": {"type": "integer", "minimum": 1048576, "maximum": 70368744177664},
+        "maxMapSizeBytes": {"type": "integer", "minimum": 0, "maximum": 70368744177664},
         "readOnly": {"type": "boolean"}
       }
     },
@@ -47,9 +55,9 @@ constexpr std::string_view config_schema_text = R"({
       "type": "object",
       "additionalProperties": false,
       "properties": {
-        "maxRequestBytes": {"type": "integer", "minimum": 64},
-        "maxDepth": {"type": "integer", "minimum": 4, "maximum": 10000},
-        "maxNotesBytes": {"type": "integer", "minimum": 0}
+        "maxRequestBytes": {"type": "integer", "minimum": 64, "maximum": 1073741824},
+        "maxDepth": {"type": "integer", "minimum": 4, "maximum": 512},
+        "maxNotesBytes": {"type": "integer", "minimum": 0, "maximum": 1073741824}
       }
     },
     "keyring": {
@@ -227,6 +235,36 @@ const op_entry* find_op(std::string_view name) {
   return nullptr;
 }
 
+/// True if v holds a number without a JSON form; `pointer` then names it.
+/// A literal beyond the double range (1e400) parses to infinity, and a C++
+/// host's call_json may hand in NaN: written out, either would become null
+/// (in a context, null even deletes the key), and an operation that
+/// canonicalizes only a part of the request would name the wrong field.
+bool find_non_finite(const boost::json::value& v, std::string& pointer) {
+  if (v.is_double()) return !std::isfinite(v.get_double());
+  const std::size_t at = pointer.size();
+  if (const auto* a = v.if_array()) {
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      pointer.push_back('/');
+      pointer += std::to_string(i);
+      if (find_non_finite((*a)[i], pointer)) return true;
+      pointer.resize(at);
+    }
+  } else if (const auto* o = v.if_object()) {
+    for (const auto& kv : *o) {
+      pointer.push_back('/');
+      for (char c : kv.key()) {   // RFC 6901 escaping
+        if (c == '~') pointer += "~0";
+        else if (c == '/') pointer += "~1";
+        else pointer.push_back(c);
+      }
+      if (find_non_finite(kv.value(), pointer)) return true;
+      pointer.resize(at);
+    }
+  }
+  return false;
+}
+
 /// Checks the request against the operation's schema and runs the handler.
 std::string dispatch(engine::impl& e, std::string_view operation, const boost::json::value& request) {
   const op_entry* op = find_op(operation);
@@ -238,6 +276,8 @@ std::string dispatch(engine::impl& e, std::string_view operation, const boost::j
     d["known"] = std::move(known);
     fail(errc::UNKNOWN_OPERATION, "no operation is named '" + std::string(operation) + "'", std::move(d));
   }
+  if (std::string pointer; find_non_finite(request, pointer))
+    throw failure(error::at(errc::INVALID_REQUEST, pointer, "a finite number within the range of a double"));
   const tool_definition* def = find_tool_definition(operation);
   if (def) {
     // The hot operations have a hand-written check equal to their schema
@@ -296,7 +336,13 @@ class request_arena final : public boost::json::memory_resource {
 
 std::string engine::call(std::string_view operation, std::string_view request_json) noexcept {
   return guarded([&] {
-    auto parsed = parse_json(request_json, impl_->limits.json, boost::json::make_shared_resource<request_arena>());
+    // An export bundle carries the values of the requests it records five
+    // levels deeper than those requests did ({bundle: {events: [{data:
+    // {spec: {context}}}]}}): import_session allows that much more, so a
+    // bundle exported under the same limits always imports.
+    json_limits limits = impl_->limits.json;
+    if (operation == "import_session") limits.max_depth += 8;
+    auto parsed = parse_json(request_json, limits, boost::json::make_shared_resource<request_arena>());
     if (!parsed) throw failure(std::move(parsed).error());
     return dispatch(*impl_, operation, *parsed);
   });

@@ -215,7 +215,7 @@ constexpr row rows[] = {
          "properties": {
            "sessionIds": {"type": "array", "maxItems": 10000,
                           "items": {"type": "string", "pattern": "^[!-}][!-~]{0,127}$"}},
-           "olderThanMs": {"type": "integer", "minimum": 0}}})"},
+           "olderThanMs": {"type": "integer", "minimum": 0, "maximum": 9007199254740991}}})"},
 };
 
 #undef TR_TOKEN

@@ -188,6 +188,26 @@ def case_mcp():
     assert replies[6]["result"] == {}
 
 
+def case_closed_stdout():
+    # Started with stdout closed, the next file the CLI opens (the store's
+    # lock.mdb) would become fd 1 and take every reply. The CLI occupies a
+    # closed standard descriptor with /dev/null first.
+    need_lmdb()
+    path = os.path.join(SCRATCH, "store")
+    lock = os.path.join(path, "lock.mdb")
+    size = os.path.getsize(lock)
+    line = b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n'
+    for args in (["mcp"], ["call", "list_workflows"]):
+        p = subprocess.run([CLI, "--store", path, "--workflows", WORKFLOWS, *args], input=line,
+                           stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1), timeout=120)
+        assert p.returncode == 0, (args, p.returncode, p.stderr)
+        with open(lock, "rb") as f:
+            held = f.read()
+        assert b"jsonrpc" not in held and b"workflows" not in held, args
+        assert os.path.getsize(lock) == size, (args, size, os.path.getsize(lock))
+    store("verify", check_rc=0)
+
+
 def case_replay_fork():
     need_lmdb()
     calls = run_auto_with_trace()
