@@ -211,6 +211,10 @@ typedef struct tokenrail_engine tokenrail_engine;
  *    "keyring": {"path": "...", "secret": "<64 hex digits>"}}
  *
  * Every field is optional: "{}" opens an engine over a memory store.
+ * Limits (defaults, bounds): maxRequestBytes 1 MiB (64 .. 1 GiB), maxDepth
+ * 64 (4 .. 512), maxNotesBytes 256 KiB (0 .. 1 GiB); store.mapSizeBytes
+ * and store.maxMapSizeBytes at most 2^46. A value out of bounds is refused
+ * (INVALID_CONFIG naming its pointer), never clamped.
  *
  * out_engine   receives the new handle on TOKENRAIL_OK, NULL otherwise.
  *              Must not be NULL.

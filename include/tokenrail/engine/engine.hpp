@@ -29,7 +29,10 @@ class engine {
   ///    "workflows": ["./workflows"],
   ///    "limits": {"maxRequestBytes": 1048576, "maxDepth": 64},
   ///    "keyring": {"path": "...", "secret": "<64 hex>"}}
-  /// "store.backend" is "memory" (default) or "lmdb". Errors: INVALID_CONFIG
+  /// "store.backend" is "memory" (default) or "lmdb". Limits: maxDepth 4..512
+  /// (default 64), maxRequestBytes 64..2^30 (1 MiB), maxNotesBytes 0..2^30
+  /// (256 KiB); import_session accepts 8 levels more than maxDepth (a
+  /// bundle nests what it carries deeper). Errors: INVALID_CONFIG
   /// (with the JSON pointer), WORKFLOW_* for bad workflow files, STORE_*,
   /// KEYRING_ERROR.
   static result<std::unique_ptr<engine>> open(std::string_view config_json, clock_fn clock = {});
