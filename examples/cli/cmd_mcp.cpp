@@ -1,6 +1,8 @@
 // tokenrail mcp: the MCP server over stdio (line-delimited JSON-RPC 2.0).
 #include "cli.hpp"
 
+#include <charconv>
+
 #include <tokenrail/engine/tool_definitions.hpp>
 #include <tokenrail/host/mcp_server.hpp>
 #include <tokenrail/host/stdio_transport.hpp>
@@ -52,11 +54,12 @@ int cmd_mcp(const global_options& g, const args& a) {
   opts.server_version = TOKENRAIL_CLI_VERSION;
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (a[i] == "--max-message-bytes" && i + 1 < a.size()) {
-      try {
-        opts.max_message_bytes = std::stoul(a[++i]);
-      } catch (...) {
-        return usage_error("mcp", "--max-message-bytes needs a number");
-      }
+      // Digits only: std::stoul would take "-1" as the largest value (no
+      // limit at all) and "12abc" as 12.
+      const std::string& text = a[++i];
+      const auto r = std::from_chars(text.data(), text.data() + text.size(), opts.max_message_bytes);
+      if (text.empty() || r.ec != std::errc() || r.ptr != text.data() + text.size())
+        return usage_error("mcp", "--max-message-bytes needs a number of bytes");
       if (opts.max_message_bytes < 64) return usage_error("mcp", "--max-message-bytes must be at least 64");
     } else {
       return usage_error("mcp", "unknown argument " + a[i]);

@@ -186,6 +186,12 @@ def case_mcp():
     assert res["isError"] is False and res["content"][0]["text"].startswith("# Intake BUG-1042"), res
     assert [r["error"]["code"] for r in replies[3:6]] == [-32700, -32700, -32600], replies[3:6]
     assert replies[6]["result"] == {}
+    # The line limit takes a byte count, nothing else ("-1" is not "no limit").
+    for bad in ("-1", "12abc", "", "10"):
+        mem("mcp", "--max-message-bytes", bad, stdin=b"", check_rc=2)
+    _, out, _ = mem("mcp", "--max-message-bytes", "64", stdin=b'{"jsonrpc":"2.0","id":9,"method":"ping"}\n' + b"x" * 100 + b"\n",
+                    check_rc=0)
+    assert [json.loads(l).get("id") for l in out.splitlines()] == [9, None], out
 
 
 def case_closed_stdout():
