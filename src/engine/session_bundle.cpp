@@ -230,6 +230,24 @@ checked_bundle check_bundle(const boost::json::object& b) {
   if (!hex32(m.if_contains("headHash"), head)) bad_shape("/bundle/manifest/headHash", "manifest.headHash must be 64 hex digits");
   if (head != running)
     bad_event(n - 1, "the manifest's headHash is not the hash of the last event", "/bundle/manifest/headHash");
+  // The summary members export_session writes are optional (a bundle put
+  // together by hand may leave them out), but one present must say what the
+  // events say: a reader of the bundle trusts them, and a bundle of another
+  // chain rule would otherwise only fail as "hash does not match".
+  auto summary_mismatch = [&](std::string_view member, const boost::json::value& actual) {
+    auto* v = m.if_contains(member);
+    if (v && *v != actual)
+      bad_shape("/bundle/manifest/" + std::string(member),
+                fmt::format("manifest.{} is not what the events say ({})", member, json::serialize(actual)));
+  };
+  if (auto* rule = m.if_contains("chain"); rule && !(rule->is_string() && rule->get_string() == chain_rule))
+    bad_shape("/bundle/manifest/chain", fmt::format("the bundle's chain rule is not this engine's (\"{}\")", chain_rule));
+  boost::json::array run_ids, workflow_hashes;
+  for (const auto& [run, index] : c.runs) run_ids.emplace_back(format_run_id(run));
+  for (const auto& kv : c.workflows) workflow_hashes.emplace_back(kv.first);   // sorted, as export lists them
+  summary_mismatch("runIds", run_ids);
+  summary_mismatch("workflowHashes", workflow_hashes);
+  summary_mismatch("firstEventAt", boost::json::value(format_time(c.created_at)));
   return c;
 }
 

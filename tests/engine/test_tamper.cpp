@@ -154,6 +154,17 @@ TEST_CASE("a manifest that disagrees with the chain is refused", "[sessions][tam
   b = f.bundle;
   b["sessionId"] = "another-session";
   CHECK(details_position(f.refused(b)) == 0);
+  // The summary members must agree with the events too, when present.
+  for (const char* member : {"runIds", "workflowHashes", "firstEventAt", "chain"}) {
+    INFO(member);
+    b = f.bundle;
+    REQUIRE(b["manifest"].as_object().contains(member));
+    b["manifest"].as_object()[member] = altered(b["manifest"].as_object()[member]);
+    CHECK(error_pointer(f.refused(b)) == std::string("/bundle/manifest/") + member);
+    b["manifest"].as_object().erase(member);   // left out: nothing to disagree with
+    CHECK(error_code(import_bundle(*f.other, b)) == "");
+    f.other = make_engine("memory", {});
+  }
 }
 
 TEST_CASE("a re-hashed forgery that does not replay is refused at the bad event", "[sessions][tamper]") {
