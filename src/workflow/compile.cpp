@@ -63,9 +63,22 @@ result<std::shared_ptr<const compiled>> compile(const json::value& definition, c
   try {
     check_depth(definition);
     auto out = std::make_shared<compiled>();
-    out->definition = expand_templates(definition, routines, &origins);
+    out->definition = expand_templates(definition, routines, &origins, &out->warnings);
+    const std::size_t expansion_warnings = out->warnings.size();   // already in file pointers
     definition_meta meta;
     out->prog = parse_definition(out->definition, meta, out->warnings);
+    // Like errors (below), warnings found after expansion name the file's
+    // field: the author reads the file, where indexes after a templateCall
+    // differ. Inside a routine's step the call is named, and the message
+    // keeps the expanded pointer.
+    if (!origins.empty())
+      for (std::size_t i = expansion_warnings; i < out->warnings.size(); ++i) {
+        warning& w = out->warnings[i];
+        const std::string source = source_pointer(origins, w.pointer);
+        if (source == w.pointer) continue;
+        if (source.ends_with("/templateCall")) w.message += " (at " + w.pointer + " of the expanded definition)";
+        w.pointer = source;
+      }
     out->id = std::move(meta.id);
     out->name = std::move(meta.name);
     out->description = std::move(meta.description);

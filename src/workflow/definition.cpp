@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cmath>
 #include <map>
 
 namespace tokenrail::workflow {
@@ -31,6 +32,19 @@ bool valid_id(std::string_view s, std::size_t max_len) {
 }
 
 bool valid_identifier(std::string_view s) { return is_var_path(s) && s.find('.') == std::string_view::npos; }
+
+/// An integer count as an author may write it: 3, or 3.0 (JSON Schema's
+/// "integer" allows a zero fraction, and tools that write JSON from floats
+/// produce it). Values past the cap come back as cap + 1; anything else,
+/// nullopt.
+std::optional<std::int64_t> whole_number(const json::value& v) {
+  constexpr auto over = static_cast<std::int64_t>(max_iterations_cap) + 1;
+  if (v.is_int64()) return v.get_int64();
+  if (v.is_uint64()) return over;
+  if (v.is_double() && std::isfinite(v.get_double()) && std::trunc(v.get_double()) == v.get_double())
+    return std::abs(v.get_double()) > over ? (v.get_double() < 0 ? -over : over) : static_cast<std::int64_t>(v.get_double());
+  return std::nullopt;
+}
 
 const json::object& need_object(const json::value& v, const std::string& p, std::string_view what) {
   if (!v.is_object()) throw_at(invalid, p, what);
@@ -59,9 +73,21 @@ void unknown(std::vector<warning>& w, const std::string& p, std::string_view key
                                          " (kept, ignored)"});
 }
 
+// True if a procedure item already starts with its own number ("1. ",
+// "2) "): WorkRail's files number their procedure items themselves, and
+// "1. 1. Look at..." helps nobody.
+bool self_numbered(std::string_view item) {
+  std::size_t i = 0;
+  while (i < item.size() && i < 4 && std::isdigit(static_cast<unsigned char>(item[i]))) ++i;
+  return i > 0 && i + 1 < item.size() && (item[i] == '.' || item[i] == ')') && item[i + 1] == ' ';
+}
+
 // The prompt of promptBlocks, rendered as headed markdown sections.
+// `keyed`: the block may also be an object {output: description}, the shape
+// WorkRail's authoring reference gives outputRequired
+// ({"notesMarkdown": "Short recap"}); real files use it, so it must load.
 void render_block(std::string& out, std::string_view heading, const json::value& v, const std::string& p,
-                  bool numbered) {
+                  bool numbered, bool keyed) {
   if (!out.empty()) out += "\n\n";
   out += "## ";
   out += heading;
@@ -70,12 +96,28 @@ void render_block(std::string& out, std::string_view heading, const json::value&
     out.append(v.get_string());
     return;
   }
-  if (!v.is_array()) throw_at(invalid, p, "a string or an array of strings");
+  if (keyed && v.is_object()) {
+    bool first = true;
+    for (const auto& m : v.get_object()) {
+      const std::string text = need_string(m.value(), pointer_join(p, m.key()), "a string (what this output must contain)");
+      if (!first) out += '\n';
+      first = false;
+      out += "- ";
+      out.append(m.key());
+      out += ": ";
+      out += text;
+    }
+    return;
+  }
+  if (!v.is_array())
+    throw_at(invalid, p, keyed ? "a string, an array of strings, or an object {output: description}"
+                               : "a string or an array of strings");
   std::size_t i = 0;
   for (const auto& item : v.get_array()) {
     const std::string text = need_string(item, pointer_join(p, i));
     if (i) out += '\n';
-    out += numbered ? std::to_string(i + 1) + ". " : std::string("- ");
+    if (!numbered) out += "- ";
+    else if (!self_numbered(text)) out += std::to_string(i + 1) + ". ";
     out += text;
     ++i;
   }
@@ -150,6 +192,11 @@ class parser {
       const json::object& f = need_object(item, ip, "a function definition object {name, definition, ...}");
       need_present(f, "name", ip, "a string");
       need_string(f.at("name"), pointer_join(ip, "name"));
+      // D2: unknown fields are reported at every level; these are the
+      // members of a function definition in WorkRail's schema.
+      for (const auto& m : f)
+        if (m.key() != "name" && m.key() != "definition" && m.key() != "parameters" && m.key() != "scope")
+          unknown(w_, ip, m.key(), "a function definition");
     }
   }
 
@@ -162,9 +209,7 @@ class parser {
   step parse_step(const json::value& v, const std::string& p, int depth, std::size_t block, std::size_t index) {
     const json::object& o = need_object(v, p, "a step object");
     if (auto t = o.find("type"); t != o.end()) {
-      if (!t->value().is_string() || (t->value().get_string() != "loop" && t->value().get_string() != "step" &&
-                                      t->value().get_string() != "standard"))
-        throw_at(invalid, pointer_join(p, "type"), "\"loop\" (or no type for a standard step)");
+      if (!t->value().is_string()) throw_at(invalid, pointer_join(p, "type"), "\"loop\" (or no type for a standard step)");
       if (t->value().get_string() == "loop") return parse_loop(o, p, depth, block, index);
     }
     step s;
@@ -180,6 +225,12 @@ class parser {
         if (!valid_id(s.id, 256)) throw_at(invalid, mp, "a step id (letters, digits, . _ - :, at most 256 characters)");
         claim_id(s.id, mp);
       } else if (key == "type") {
+        // Only "loop" means something in D2; any other type (WorkRail writes
+        // "parallel" on delegation steps) is an unknown value on a standard
+        // step: kept, ignored, reported - never a reason to refuse the file.
+        if (val.get_string() != "step" && val.get_string() != "standard")
+          w_.push_back({mp, "step type \"" + std::string(val.get_string()) +
+                                "\" is not one D2 defines; the step runs as a standard step"});
       } else if (key == "title") {
         s.title = need_string(val, mp);
       } else if (key == "prompt") {
@@ -237,7 +288,7 @@ class parser {
     std::string out;
     for (const auto& [key, heading] : order)
       if (auto it = o.find(key); it != o.end())
-        render_block(out, heading, it->value(), pointer_join(p, key), key == "procedure");
+        render_block(out, heading, it->value(), pointer_join(p, key), key == "procedure", key == "outputRequired");
     return out;
   }
 
@@ -395,9 +446,7 @@ class parser {
         else if (t == "forEach") l.kind = loop_kind::for_each_loop;
         else throw_at(invalid, mp, "\"while\", \"until\", \"for\" or \"forEach\"");
       } else if (key == "maxIterations") {
-        std::int64_t n = 0;
-        if (val.is_int64()) n = val.get_int64();
-        else if (val.is_uint64()) n = val.get_uint64() > max_iterations_cap ? max_iterations_cap + 1 : 0;
+        const std::int64_t n = whole_number(val).value_or(0);
         if (n < 1 || n > max_iterations_cap) throw_at(invalid, mp, "a positive integer (at most 1000000)");
         l.max_iterations = static_cast<std::uint32_t>(n);
       } else if (key == "condition") {
@@ -423,8 +472,7 @@ class parser {
         if (!is_var_path(items)) throw_at(invalid, mp, "the name (or dotted path) of a context variable holding an array");
         l.items = items;
       } else if (key == "count") {
-        if (val.is_int64() && val.get_int64() >= 0) l.count_number = val.get_int64();
-        else if (val.is_uint64()) l.count_number = static_cast<std::int64_t>(max_iterations_cap) + 1;
+        if (auto n = whole_number(val); n && *n >= 0) l.count_number = *n;
         else if (val.is_string() && is_var_path(val.get_string())) l.count_var = std::string(val.get_string());
         else throw_at(invalid, mp, "a non-negative integer or the name of a context variable");
       } else if (key == "itemVar" || key == "indexVar" || key == "iterationVar") {

@@ -130,7 +130,8 @@ void prefix_ids(json::value& steps, const std::string& prefix, const std::set<st
 
 class expander {
  public:
-  expander(const routine_resolver& r, std::vector<pointer_origin>* origins) : routines_(r), origins_(origins) {}
+  expander(const routine_resolver& r, std::vector<pointer_origin>* origins, std::vector<warning>* warnings)
+      : routines_(r), origins_(origins), warnings_(warnings) {}
 
   // `p`: the array's pointer in the file; `q`: in the expanded definition.
   json::value steps(const json::value& in, const std::string& p, const std::string& q, int depth) {
@@ -213,6 +214,7 @@ class expander {
       throw_at(errc::WORKFLOW_INVALID, pointer_join(tp, "templateId"),
                "a routine without templateCall of its own (" + routine_id + " calls another routine)");
 
+    report_dropped(caller, tco, p, tp);
     substituter sub(*args, pointer_join(tp, "args"), routine_id);
     json::value filled = sub.walk(*rsteps, 0);
     std::set<std::string, std::less<>> ids;
@@ -232,8 +234,28 @@ class expander {
     return out;
   }
 
+  // D2: unknown fields are reported, never dropped silently. The calling
+  // step and its templateCall are gone from the pinned definition, so what
+  // the validator would have reported there is reported here, at the
+  // pointers of the file.
+  void report_dropped(const json::object& caller, const json::object& call, const std::string& p,
+                      const std::string& tp) {
+    if (!warnings_) return;
+    for (const auto& m : call)
+      if (m.key() != "templateId" && m.key() != "args")
+        warnings_->push_back({pointer_join(tp, m.key()),
+                              "unknown field \"" + std::string(m.key()) + "\" in templateCall (ignored)"});
+    for (const auto& m : caller)
+      if (m.key() != "id" && m.key() != "title" && m.key() != "type" && m.key() != "templateCall" &&
+          m.key() != "runCondition")
+        warnings_->push_back({pointer_join(p, m.key()),
+                              "field \"" + std::string(m.key()) +
+                                  "\" of a templateCall step is ignored (the step is replaced by the routine's steps)"});
+  }
+
   const routine_resolver& routines_;
   std::vector<pointer_origin>* origins_;
+  std::vector<warning>* warnings_;
 };
 
 }  // namespace
@@ -248,12 +270,12 @@ std::vector<std::string> routine_candidates(std::string_view template_id) {
 }
 
 json::value expand_templates(const json::value& definition, const routine_resolver& routines,
-                             std::vector<pointer_origin>* origins) {
+                             std::vector<pointer_origin>* origins, std::vector<warning>* warnings) {
   if (!definition.is_object()) return definition;
   const auto& o = definition.get_object();
   auto s = o.find("steps");
   if (s == o.end() || !has_template_call(s->value(), 0)) return definition;
-  expander e(routines, origins);
+  expander e(routines, origins, warnings);
   json::object out = o;
   out["steps"] = e.steps(s->value(), "/steps", "/steps", 0);
   return out;

@@ -40,8 +40,13 @@ struct pointer_origin {
 /// WORKFLOW_INVALID (bad templateCall shape, routine with a templateCall),
 /// WORKFLOW_DANGLING_REF (unknown routine), TEMPLATE_ARG_MISSING.
 /// `origins` (optional) receives the step pointer map when anything expanded.
+/// `warnings` (optional) receives, with their pointers in the file, the
+/// fields expansion does not carry over: unknown members of templateCall and
+/// members of the calling step other than id, title, type, runCondition
+/// (the step is replaced, so they would otherwise vanish unreported).
 boost::json::value expand_templates(const boost::json::value& definition, const routine_resolver& routines,
-                                    std::vector<pointer_origin>* origins = nullptr);
+                                    std::vector<pointer_origin>* origins = nullptr,
+                                    std::vector<warning>* warnings = nullptr);
 
 /// Maps a pointer into the expanded definition back to the file; unchanged
 /// when no origin covers it.

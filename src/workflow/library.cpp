@@ -42,9 +42,15 @@ result<json::value> read_definition(const fs::path& path) {
   if (!in) return error::make(errc::INVALID_CONFIG, "cannot open workflow file");
   std::ostringstream text;
   text << in.rdbuf();
+  std::string_view body = text.view();
+  // Editors and tools on Windows save UTF-8 with a leading byte order mark,
+  // which parse_json refuses; RFC 8259 lets a parser ignore it, and these
+  // are files written by other tools. Only one leading BOM is skipped.
+  constexpr std::string_view bom = "\xEF\xBB\xBF";
+  if (body.starts_with(bom)) body.remove_prefix(bom.size());
   json_limits limits;
   limits.max_depth = 128;
-  return parse_json(text.str(), limits);
+  return parse_json(body, limits);
 }
 
 bool under_routines_folder(const fs::path& file, const fs::path& root) {

@@ -143,8 +143,15 @@ TEST_CASE("structural errors: duplicate step ids, loop shapes, required fields")
     CHECK(compile(d).has_value());
   }
   SECTION("step type other than loop") {
+    // A string type D2 does not define is a warning (WorkRail files use
+    // "parallel"); a type that is not a string is a wrong type.
     auto d = base();
     steps(d)[0].as_object()["type"] = "parallel";
+    auto c = compile(d);
+    REQUIRE(c.has_value());
+    REQUIRE((*c)->warnings.size() == 1);
+    CHECK((*c)->warnings[0].pointer == "/steps/0/type");
+    steps(d)[0].as_object()["type"] = json::array{"loop"};
     CHECK(pointer_of(compile_error(d)) == "/steps/0/type");
   }
   SECTION("loops nested too deep") {

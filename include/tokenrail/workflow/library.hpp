@@ -50,7 +50,9 @@ struct compiled {
   /// "sha256:" + hex(SHA-256(JCS(definition)))  (D3)
   std::string workflow_hash;
   std::shared_ptr<const program> prog;   // never null
-  /// Unknown fields (kept and ignored), with their JSON pointers.
+  /// Unknown fields (kept and ignored), with their JSON pointers into the
+  /// file (like errors: after a templateCall the pinned definition's indexes
+  /// differ), and the fields of templateCall steps that expansion drops.
   std::vector<warning> warnings;
   /// Where it came from ("" for in-memory definitions).
   std::string source;
