@@ -5,7 +5,7 @@ import json
 import threading
 
 from . import _lib
-from .errors import closed_error, from_error_object, from_error_text, TokenrailError
+from .errors import closed_error, from_error_object, from_error_text, RequestError, StorageError, TokenrailError
 
 
 def _encode(value, what):
@@ -17,10 +17,38 @@ def _encode(value, what):
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
+def _operation_name(operation):
+    """The operation name as the bytes tokenrail_call reads up to a NUL."""
+    if isinstance(operation, str):
+        op = operation.encode("utf-8", "surrogatepass")
+    elif isinstance(operation, (bytes, bytearray)):
+        op = bytes(operation)
+    else:
+        # bytes(5) would be five NUL bytes, not a name: refuse non-text.
+        raise TypeError("operation must be str or bytes, not %s" % type(operation).__name__)
+    if b"\0" in op:
+        # The C ABI takes the name NUL-terminated: a NUL inside would cut it
+        # short and silently run another operation ("list_workflows\0x").
+        raise RequestError(
+            "INVALID_ARGUMENT",
+            1010,
+            "the operation name contains a NUL byte",
+            details={"argument": "operation"},
+            status="TOKENRAIL_ERR_INVALID_ARGUMENT",
+        )
+    return op
+
+
 def _status_error(lib, status):
     """The exception for a failed status (not an error as data)."""
     text = lib.tokenrail_last_error()
     name = _lib.status_name(status)
+    if text is None and status == _lib.ERR_NO_MEMORY:
+        # tokenrail.h: out of memory may leave no last error at all; report
+        # it as what it is, like the library's own OUT_OF_MEMORY fallback.
+        return StorageError(
+            "OUT_OF_MEMORY", 5009, "memory ran out", retry={"kind": "retryable_immediate"}, status=name
+        )
     if text is None:
         return TokenrailError("INTERNAL", 5010, "%s without a last error" % name, status=name)
     return from_error_text(text.decode("utf-8", "replace"), status=name)
@@ -102,7 +130,7 @@ class Engine:
             handle = self._handle
         if handle is None:
             raise closed_error()
-        op = operation.encode("utf-8", "surrogatepass") if isinstance(operation, str) else bytes(operation)
+        op = _operation_name(operation)
         body = _encode({} if request is None else request, "request")
         out = ctypes.c_void_p()
         out_len = ctypes.c_size_t()

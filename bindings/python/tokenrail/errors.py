@@ -36,6 +36,15 @@ class TokenrailError(Exception):
         self.response = response
         self.status = status
 
+    def __reduce__(self):
+        # Exception's default reduce replays __init__ with self.args (the
+        # formatted message only), which fails: pickling (multiprocessing,
+        # concurrent.futures) and copy.copy need every constructor argument.
+        return (
+            self.__class__,
+            (self.code, self.numeric_code, self.message, self.retry, self.details, self.response, self.status),
+        )
+
     @property
     def family(self):
         """The thousand of the numeric code: 1 request ... 5 storage."""
@@ -105,7 +114,9 @@ def from_error_text(text, status=None):
     """The exception for a JSON text {"error": {...}} (a last error)."""
     try:
         doc = json.loads(text)
-        return from_error_object(doc["error"], response=text, status=status)
+        # A last error is not a response: response stays None, as documented
+        # on TokenrailError (and as the Rust binding does).
+        return from_error_object(doc["error"], response=None, status=status)
     except (ValueError, KeyError, TypeError):
         return TokenrailError("INTERNAL", 5010, "unreadable error: %r" % (text,), status=status)
 

@@ -52,6 +52,13 @@ pub fn operations() -> Vec<String> {
 /// on the thread that made the call, before anything else can replace it).
 fn status_error(status: sys::tokenrail_status) -> Error {
     let text = unsafe { sys::tokenrail_last_error() };
+    if text.is_null() && status == sys::TOKENRAIL_ERR_NO_MEMORY {
+        // tokenrail.h: out of memory may leave no last error at all; report
+        // it as what it is, like the library's own OUT_OF_MEMORY fallback.
+        let mut e = Error::new("OUT_OF_MEMORY", 5009, "memory ran out");
+        e.retry = Retry::RetryableImmediate;
+        return e;
+    }
     if text.is_null() {
         let name = unsafe { CStr::from_ptr(sys::tokenrail_status_name(status)) }.to_string_lossy().into_owned();
         return Error::new("INTERNAL", 5010, format!("{name} without a last error"));
@@ -190,5 +197,25 @@ impl Drop for Engine {
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_memory_without_a_last_error_is_out_of_memory() {
+        // tokenrail.h: TOKENRAIL_ERR_NO_MEMORY leaves "no last error at all if
+        // even that could not be allocated". After a successful call on this
+        // thread the last error is NULL, which is what that case looks like.
+        let engine = Engine::open(&json!({})).unwrap();
+        engine.call("list_workflows", &json!({})).unwrap();
+        assert!(unsafe { sys::tokenrail_last_error() }.is_null());
+        let err = status_error(sys::TOKENRAIL_ERR_NO_MEMORY);
+        assert!(err.is("OUT_OF_MEMORY"), "{err}");
+        assert_eq!(err.numeric_code, 5009);
+        assert_eq!(err.family(), Family::Storage);
+        assert_eq!(err.retry, Retry::RetryableImmediate);
     }
 }
