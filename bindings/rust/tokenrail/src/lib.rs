@@ -169,10 +169,26 @@ impl Engine {
         ack_token: Option<&str>,
         output: Option<Value>,
     ) -> Result<Value, Error> {
+        self.continue_with_context(state_token, ack_token, None, output)
+    }
+
+    /// `continue_workflow {stateToken, ackToken?, context?, output?}`: as
+    /// `continue_workflow`, with `context` (D6: external facts merged into the
+    /// run's context as the step advances; a null member removes a key).
+    pub fn continue_with_context(
+        &self,
+        state_token: &str,
+        ack_token: Option<&str>,
+        context: Option<Value>,
+        output: Option<Value>,
+    ) -> Result<Value, Error> {
         let mut request = Map::new();
         request.insert("stateToken".into(), state_token.into());
         if let Some(ack) = ack_token {
             request.insert("ackToken".into(), ack.into());
+        }
+        if let Some(context) = context {
+            request.insert("context".into(), context);
         }
         if let Some(output) = output {
             request.insert("output".into(), output);

@@ -52,3 +52,24 @@ fn one_engine_serves_many_threads() {
 fn close_reports_success() {
     engine().close().unwrap();
 }
+
+#[test]
+fn an_advance_carries_context() {
+    let engine = engine();
+    let r = engine.start_workflow("capi-demo", None).unwrap();
+    let n = engine
+        .continue_with_context(
+            str_of(&r, "stateToken"),
+            Some(str_of(&r, "ackToken")),
+            Some(serde_json::json!({"ticket": "T-1"})),
+            Some(serde_json::json!({"notesMarkdown": "gathered"})),
+        )
+        .unwrap();
+    assert_eq!(n["pending"]["stepId"], "plan");
+    let session = n["session"]["sessionId"].as_str().unwrap();
+    let bundle = engine.call("export_session", &serde_json::json!({ "sessionId": session })).unwrap();
+    let events = bundle["bundle"]["events"].as_array().unwrap();
+    let set: Vec<_> = events.iter().filter(|e| e["kind"] == "context_set").collect();
+    assert_eq!(set.len(), 1);
+    assert_eq!(set[0]["data"]["context"]["ticket"], "T-1");
+}
