@@ -77,7 +77,10 @@ result<std::string> write_temp(const std::string& path, std::string_view text) {
 enum class read_outcome { ok, missing };
 
 result<read_outcome> read_keyring_text(const std::string& path, std::string& text) {
-  fd_guard f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  // O_NONBLOCK: opening a FIFO for reading would otherwise block until a
+  // writer appears (the engine hung); the fstat below refuses it instead.
+  // For a regular file the flag changes nothing.
+  fd_guard f{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};
   if (f.fd < 0) {
     if (errno == ENOENT) return read_outcome::missing;
     return keyring_error("cannot open the keyring file", path, errno);
@@ -161,6 +164,12 @@ result<token::keyring> load_or_create_keyring(const std::string& path) {
       return ring;
     }
     if (err != EEXIST) return keyring_error("cannot create the keyring file", path, err);
+    // A symlink whose target is missing: open() said ENOENT, link() says
+    // EEXIST, and every attempt goes around again ("keeps disappearing").
+    // Name it instead.
+    struct stat st;
+    if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode) && ::stat(path.c_str(), &st) != 0)
+      return keyring_error("the keyring path is a symlink to a file that does not exist", path);
     // Lost the race: read the winner's keyring.
   }
   return keyring_error("the keyring file keeps disappearing", path);

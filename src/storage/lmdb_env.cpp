@@ -11,6 +11,7 @@
 #include <system_error>
 #include <unordered_map>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -143,6 +144,28 @@ result<void> check_format(std::string_view stored, const std::string& path) {
   return {};
 }
 
+/// Refuses a valid LMDB environment that another application wrote. Every
+/// store this backend writes has "_store" in its main database (created in
+/// the same transaction as the tables); a fresh environment has nothing
+/// there. Anything else is someone else's data: without this check a
+/// writable open added our tables to it and a read-only open showed it as
+/// an empty store.
+result<void> check_ours(MDB_txn* txn, const std::string& path) {
+  MDB_dbi main;
+  if (int rc = mdb_dbi_open(txn, nullptr, 0, &main)) return lmdb_error(rc, "opening the main database", path);
+  MDB_val k{std::strlen(store_db_name), const_cast<char*>(store_db_name)}, v;
+  int rc = mdb_get(txn, main, &k, &v);
+  if (rc == 0) return {};
+  if (rc != MDB_NOTFOUND) return lmdb_error(rc, "looking for the store's own database", path);
+  MDB_stat st;
+  if ((rc = mdb_stat(txn, main, &st))) return lmdb_error(rc, "reading the main database", path);
+  if (st.ms_entries == 0) return {};
+  return make_error(errc::STORE_CORRUPT,
+                    "the store's data.mdb is an LMDB environment of another application (it holds databases "
+                    "but not tokenrail's \"_store\"); it was left untouched",
+                    path);
+}
+
 /// Opens every table's database (creating them when writable) and checks
 /// or writes the format version record.
 result<void> open_databases(env& e) {
@@ -156,6 +179,7 @@ result<void> open_databases(env& e) {
     if (rc) return lmdb_error(rc, "beginning the opening transaction", e.path);
     txn_guard txn{raw};
     const unsigned create = e.read_only ? 0 : MDB_CREATE;
+    if (auto r = check_ours(raw, e.path); !r) return r;
 
     MDB_dbi store_dbi;
     rc = mdb_dbi_open(raw, store_db_name, create, &store_dbi);
@@ -215,6 +239,25 @@ result<void> prepare_directory(const env_options& o) {
   return {};
 }
 
+/// Before LMDB opens them: data.mdb and lock.mdb, where they exist, must be
+/// regular files. LMDB opens whatever is there: a FIFO blocked a read-only
+/// open forever, and a directory or a device came back as a bare errno
+/// (STORAGE_ERROR, which says "retry").
+result<void> check_store_files(const std::string& dir, bool read_only) {
+  for (const char* name : {"data.mdb", "lock.mdb"}) {
+    struct stat st;
+    if (::stat((dir + "/" + name).c_str(), &st) != 0) continue;  // missing: LMDB creates it or reports it
+    if (!S_ISREG(st.st_mode))
+      return make_error(errc::STORE_CORRUPT, fmt::format("the store's {} is not a regular file", name), dir);
+    // LMDB takes an empty data.mdb for a new environment and writes its
+    // meta pages, which a read-only handle cannot (it failed with EBADF).
+    if (read_only && st.st_size == 0 && std::string_view(name) == "data.mdb")
+      return make_error(errc::STORE_CORRUPT,
+                        "the store's data.mdb is empty (never initialized, or truncated to nothing)", dir);
+  }
+  return {};
+}
+
 }  // namespace
 
 error lmdb_error(int rc, std::string_view what, const std::string& path) {
@@ -237,6 +280,11 @@ void env::refresh_map_bounds() {
 void env::adopt_new_map_size() {
   auto lock = exclusive();
   if (int rc = mdb_env_set_mapsize(handle, 0)) throw_lmdb(rc, "adopting the map size another process set", path);
+  // Keep the RLIMIT_FSIZE cap (open_env): LMDB raises a smaller size to
+  // what the data already uses, so this never hides committed pages.
+  MDB_envinfo info;
+  if (file_size_limit && mdb_env_info(handle, &info) == 0 && info.me_mapsize > file_size_limit)
+    if (int rc = mdb_env_set_mapsize(handle, file_size_limit)) throw_lmdb(rc, "capping the map size", path);
   refresh_map_bounds();
 }
 
@@ -391,16 +439,29 @@ result<std::shared_ptr<env>> open_env(const env_options& o) {
     }
   }
 
+  if (auto r = check_store_files(canonical, o.read_only); !r) return std::move(r).error();
   std::shared_ptr<env> e(new env, close_env);
   e->path = canonical;
   e->read_only = o.read_only;
   e->relaxed = o.relaxed;
   e->max_map_bytes = o.max_map_bytes;
+  if (!o.read_only) {
+    // LMDB writes pages at offsets anywhere below the map size. A write at
+    // or past the process's RLIMIT_FSIZE raises SIGXFSZ (its default
+    // action kills the host) or, straddling it, comes back short (LMDB
+    // reports EIO). Capping the map at the limit turns both into the
+    // ordinary MDB_MAP_FULL: STORE_FULL, the write not applied.
+    struct rlimit fsize;
+    if (::getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY) {
+      e->file_size_limit = static_cast<std::uint64_t>(fsize.rlim_cur);
+      if (e->max_map_bytes == 0 || e->max_map_bytes > e->file_size_limit) e->max_map_bytes = e->file_size_limit;
+    }
+  }
   if (int rc = mdb_env_create(&e->handle)) return lmdb_error(rc, "creating the environment", canonical);
   mdb_env_set_maxdbs(e->handle, table_count + 4);
   mdb_env_set_maxreaders(e->handle, 254);
   std::uint64_t initial = o.initial_map_bytes ? o.initial_map_bytes : (64ull << 20);
-  if (o.max_map_bytes && initial > o.max_map_bytes) initial = o.max_map_bytes;
+  if (e->max_map_bytes && initial > e->max_map_bytes) initial = e->max_map_bytes;
   mdb_env_set_mapsize(e->handle, initial);
   // MDB_NOTLS: read transactions are not tied to a thread (and a thread may
   // hold several). Relaxed = MDB_NOSYNC: a commit is written to the OS but
@@ -440,6 +501,16 @@ result<std::shared_ptr<env>> open_env(const env_options& o) {
   if (!o.read_only && !o.relaxed) flags |= MDB_NOMETASYNC;
   if (int rc = mdb_env_open(e->handle, canonical.c_str(), flags, 0600)) {
     if (rc == ENOENT && o.read_only) return make_error(errc::INVALID_CONFIG, "no store at this path (opened read-only)", canonical);
+    if (o.read_only && classify(rc) == errc::STORE_READ_ONLY) {
+      // lmdb_error's advice ("open it read-only") would send the caller in a
+      // circle: LMDB readers also write lock.mdb (the reader table), so it
+      // has to be writable, or creatable in the directory.
+      error err = lmdb_error(rc, "opening the store read-only", canonical);
+      err.message = fmt::format("LMDB: opening the store read-only: {} (readers need to read data.mdb and to "
+                                "write lock.mdb, LMDB's reader table, or create it in the store directory)",
+                                mdb_strerror(rc));
+      return err;
+    }
     return lmdb_error(rc, "opening the store", canonical);
   }
   e->max_key_bytes = static_cast<std::size_t>(mdb_env_get_maxkeysize(e->handle));

@@ -69,7 +69,8 @@ struct env {
   // thread (the engine starts no threads of its own).
   static constexpr std::int64_t relaxed_flush_interval_ms = 1000;
   std::atomic<std::int64_t> last_flush_ms{0};
-  std::uint64_t max_map_bytes = 0;
+  std::uint64_t max_map_bytes = 0;  // lmdb_options::max_map_bytes, capped at file_size_limit
+  std::uint64_t file_size_limit = 0;  // RLIMIT_FSIZE at open (0: none); see open_env
   std::array<MDB_dbi, table_count> dbi{};
   std::array<bool, table_count> dbi_present{};  // false only in a read-only, never-written store
   std::size_t max_key_bytes = 0;

@@ -473,6 +473,10 @@ class lmdb_store final : public store {
       }
       error full = lmdb_impl::lmdb_error(MDB_MAP_FULL, "the store reached max_map_bytes", env_->path);
       full.details.as_object()["maxMapBytes"] = env_->max_map_bytes;
+      if (env_->file_size_limit && env_->max_map_bytes == env_->file_size_limit) {
+        full.message += " (capped at the process's file size limit, RLIMIT_FSIZE)";
+        full.details.as_object()["fileSizeLimit"] = env_->file_size_limit;
+      }
       batch[0]->error = std::make_exception_ptr(failure(std::move(full)));
       return {};
     }
@@ -481,6 +485,23 @@ class lmdb_store final : public store {
   batch_outcome try_batch(std::vector<write_request*>& batch, batch_commit& committed) {
     auto lock = env_->share();
     MDB_txn* parent = begin(0, lock);
+    if (env_->file_size_limit) {
+      // The map is capped at RLIMIT_FSIZE (open_env), but a store that is
+      // already larger (written by a process without the limit) has pages
+      // past it that LMDB may reuse, and a write there raises SIGXFSZ. Such
+      // a store stays readable; writes are STORE_FULL.
+      MDB_envinfo info;
+      MDB_stat st;
+      if (mdb_env_info(env_->handle, &info) == 0 && mdb_env_stat(env_->handle, &st) == 0 &&
+          (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * st.ms_psize > env_->file_size_limit) {
+        mdb_txn_abort(parent);
+        error full = lmdb_impl::lmdb_error(MDB_MAP_FULL, "the store is larger than the process's file size limit "
+                                                         "(RLIMIT_FSIZE); it can be read, not written",
+                                           env_->path);
+        full.details.as_object()["fileSizeLimit"] = env_->file_size_limit;
+        throw failure(std::move(full));
+      }
+    }
     // The txnid this commit's meta page will carry. A batch that commits
     // nothing (every body failed, or none changed anything: LMDB then skips
     // the commit and the next one reuses the txnid) writes no meta page; its

@@ -7,10 +7,14 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <fstream>
 #include <thread>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace tokenrail;
 using namespace tokenrail::storage;
@@ -99,6 +103,42 @@ TEST_CASE("keyring file: bad files are KEYRING_ERROR", "[storage][keyring]") {
     CHECK(load_or_create_keyring((dir.path() / "nope" / "k.json").string()).error().code == errc::KEYRING_ERROR);
   }
   SECTION("empty path") { CHECK(load_or_create_keyring("").error().code == errc::KEYRING_ERROR); }
+  SECTION("a dangling symlink is named as one, and nothing is created through it") {
+    const auto target = dir.path() / "elsewhere.json";
+    std::filesystem::create_symlink(target, path);
+    auto r = load_or_create_keyring(path);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::KEYRING_ERROR);
+    CHECK(r.error().message.find("symlink") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(target));
+    CHECK(files_in(dir.path()) == 1);  // the link; no temporary file left behind
+  }
+}
+
+TEST_CASE("keyring file: a named pipe is KEYRING_ERROR and not a hang", "[storage][keyring]") {
+  // Opening a FIFO for reading blocks until a writer shows up: the check
+  // for "not a regular file" came only after that open, so the engine hung.
+  scratch_dir dir("keyring-fifo");
+  std::filesystem::create_directories(dir.path());
+  const std::string path = (dir.path() / "keyring.json").string();
+  REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+  std::promise<errc> outcome;
+  auto done = outcome.get_future();
+  std::thread loader([&] {
+    auto r = load_or_create_keyring(path);
+    outcome.set_value(r ? errc::INTERNAL : r.error().code);
+  });
+  const bool finished = done.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  CHECK(finished);
+  if (!finished) {
+    // Unblock the stuck open (a writer arrives), so the thread can end.
+    const int w = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    loader.join();
+    if (w >= 0) ::close(w);
+  } else {
+    loader.join();
+  }
+  CHECK(done.get() == errc::KEYRING_ERROR);
 }
 
 TEST_CASE("keyring file: concurrent first opens agree on one key", "[storage][keyring]") {

@@ -23,6 +23,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -801,4 +802,275 @@ TEST_CASE("lmdb: a durable write returns only after its commit is synced (disk m
   REQUIRE(mdb_env_info(env, &info) == 0);
   CHECK(info.me_last_txnid == model.newest);
   mdb_env_close(env);
+}
+
+TEST_CASE("lmdb: another application's LMDB environment is refused and left untouched", "[storage][lmdb]") {
+  // A valid LMDB file that some other program wrote (its own named
+  // database and a plain key in the main database). Opening it must not
+  // add tokenrail's tables to it, nor pass it off as an empty store.
+  scratch_dir dir("lmdb-foreign");
+  std::filesystem::create_directories(dir.path());
+  auto main_keys = [&] {
+    std::vector<std::string> keys;
+    MDB_env* env = nullptr;
+    REQUIRE(mdb_env_create(&env) == 0);
+    REQUIRE(mdb_env_set_maxdbs(env, 32) == 0);
+    REQUIRE(mdb_env_open(env, dir.str().c_str(), 0, 0600) == 0);
+    MDB_txn* txn = nullptr;
+    REQUIRE(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0);
+    MDB_dbi main;
+    REQUIRE(mdb_dbi_open(txn, nullptr, 0, &main) == 0);
+    MDB_cursor* cur = nullptr;
+    REQUIRE(mdb_cursor_open(txn, main, &cur) == 0);
+    MDB_val k, v;
+    while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) keys.emplace_back(static_cast<const char*>(k.mv_data), k.mv_size);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return keys;
+  };
+  {
+    MDB_env* env = nullptr;
+    REQUIRE(mdb_env_create(&env) == 0);
+    REQUIRE(mdb_env_set_maxdbs(env, 32) == 0);
+    REQUIRE(mdb_env_open(env, dir.str().c_str(), 0, 0600) == 0);
+    MDB_txn* txn = nullptr;
+    REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+    MDB_dbi users, main;
+    REQUIRE(mdb_dbi_open(txn, "users", MDB_CREATE, &users) == 0);
+    REQUIRE(mdb_dbi_open(txn, nullptr, 0, &main) == 0);
+    std::string k1 = "alice", k2 = "plain", value = "123";
+    MDB_val k{k1.size(), k1.data()}, v{value.size(), value.data()};
+    REQUIRE(mdb_put(txn, users, &k, &v, 0) == 0);
+    k = MDB_val{k2.size(), k2.data()};
+    REQUIRE(mdb_put(txn, main, &k, &v, 0) == 0);
+    REQUIRE(mdb_txn_commit(txn) == 0);
+    mdb_env_close(env);
+  }
+  const auto before = main_keys();
+  REQUIRE(before == std::vector<std::string>{"plain", "users"});
+  for (bool read_only : {false, true}) {
+    lmdb_options o;
+    o.path = dir.str();
+    o.read_only = read_only;
+    auto r = open_lmdb_store(o);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::STORE_CORRUPT);
+    CHECK(r.error().details.as_object().at("path").as_string() == std::filesystem::canonical(dir.path()).string());
+  }
+  CHECK(main_keys() == before);  // nothing was written into it
+}
+
+TEST_CASE("lmdb: a zero-length data.mdb opened read-only is STORE_CORRUPT", "[storage][lmdb]") {
+  // LMDB takes an empty data.mdb for a store it has to initialize, which a
+  // read-only handle cannot do: it failed with a bare EBADF (STORAGE_ERROR,
+  // "retry immediately").
+  scratch_dir dir("lmdb-zero");
+  populate(dir.str(), 10);
+  std::filesystem::resize_file(dir.path() / "data.mdb", 0);
+  lmdb_options o;
+  o.path = dir.str();
+  o.read_only = true;
+  auto r = open_lmdb_store(o);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == errc::STORE_CORRUPT);
+  CHECK(std::filesystem::file_size(dir.path() / "data.mdb") == 0);
+}
+
+TEST_CASE("lmdb: a process file-size limit (RLIMIT_FSIZE) is STORE_FULL and not a SIGXFSZ", "[storage][lmdb]") {
+  // A write past RLIMIT_FSIZE raises SIGXFSZ, whose default action kills
+  // the whole host process. Runs in a child, which lowers its own limit.
+  scratch_dir dir("lmdb-fsize");
+  std::filesystem::create_directories(dir.path());
+  const int status = in_child([&] {
+    const rlimit limit{3u << 20, 3u << 20};  // 3 MB, less than the default 64 MB map
+    if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) return 20;
+    lmdb_options o;
+    o.path = dir.str();
+    auto r = open_lmdb_store(o);
+    if (!r) return 21;
+    auto& s = **r;
+    const std::string value(50 << 10, 'z');
+    int written = 0;
+    errc code = errc::INTERNAL;
+    for (int i = 0; i < 200; ++i) {
+      try {
+        put(s, table::workflows, "w" + std::to_string(i), value);
+        ++written;
+      } catch (const failure& f) {
+        code = f.err().code;
+        break;
+      }
+    }
+    if (code != errc::STORE_FULL) return 22;
+    if (written < 10) return 23;
+    // What was committed is intact and the store still takes small writes.
+    if (get(s, table::workflows, "w0") != value) return 24;
+    if (get(s, table::workflows, "w" + std::to_string(written - 1)) != value) return 25;
+    if (get(s, table::workflows, "w" + std::to_string(written))) return 26;
+    s.write([](write_transaction& tx) { tx.erase(table::workflows, "w0"); });
+    put(s, table::runs, "small", "ok");
+    if (get(s, table::runs, "small") != "ok") return 27;
+    return 0;
+  });
+  CHECK(status == 0);  // 100 + 25 would be SIGXFSZ
+  // And the store is intact for a process without the limit.
+  auto s = open_store(dir.str());
+  CHECK(get(*s, table::runs, "small") == "ok");
+}
+
+TEST_CASE("lmdb: a data.mdb or lock.mdb that is not a regular file is STORE_CORRUPT", "[storage][lmdb]") {
+  // LMDB opens whatever is there: a FIFO as data.mdb blocked a read-only
+  // open forever; a directory or a device came back as a bare errno
+  // (STORAGE_ERROR, "retry"). Each open runs in a child with an alarm, so a
+  // hang fails the check (100 + SIGALRM) instead of the suite.
+  scratch_dir dir("lmdb-special");
+  std::filesystem::create_directories(dir.path());
+  const std::string data = (dir.path() / "data.mdb").string(), lock = (dir.path() / "lock.mdb").string();
+  auto reset = [&] {
+    std::filesystem::remove_all(data);
+    std::filesystem::remove_all(lock);
+  };
+  auto opened_as = [&](bool read_only) {
+    return in_child([&] {
+      ::alarm(5);
+      return open_error(dir.str(), read_only) == errc::STORE_CORRUPT ? 0 : 1;
+    });
+  };
+  for (bool read_only : {false, true}) {
+    INFO("read_only " << read_only);
+    reset();
+    REQUIRE(::mkfifo(data.c_str(), 0600) == 0);
+    CHECK(opened_as(read_only) == 0);
+    reset();
+    std::filesystem::create_directories(data);
+    CHECK(opened_as(read_only) == 0);
+    reset();
+    std::filesystem::create_symlink("/dev/null", data);
+    CHECK(opened_as(read_only) == 0);
+    reset();
+    populate(dir.str(), 1);
+    std::filesystem::remove(lock);
+    std::filesystem::create_directories(lock);
+    CHECK(opened_as(read_only) == 0);
+  }
+}
+
+TEST_CASE("lmdb: a read-only open without access to lock.mdb says what readers need", "[storage][lmdb]") {
+  // STORE_READ_ONLY's usual advice, "open it read-only to read it", is no
+  // help to a handle that is read-only already: LMDB readers write
+  // lock.mdb. Root ignores permission bits, so the child drops to "nobody".
+  scratch_dir dir("lmdb-ro-perm");
+  populate(dir.str(), 10);
+  ::chmod(dir.path().c_str(), 0755);
+  for (auto& f : {dir.path() / "data.mdb", dir.path() / "lock.mdb"}) ::chmod(f.c_str(), 0644);
+  const bool root = ::geteuid() == 0;
+  if (!root) ::chmod(dir.path().c_str(), 0555);
+  const int status = in_child([&] {
+    if (root && (::setgid(65534) != 0 || ::setuid(65534) != 0)) return 20;
+    if (!root && ::chmod((dir.path() / "lock.mdb").c_str(), 0444) != 0) return 21;
+    lmdb_options o;
+    o.path = dir.str();
+    o.read_only = true;
+    auto r = open_lmdb_store(o);
+    if (r) return 22;
+    if (r.error().code != errc::STORE_READ_ONLY) return 23;
+    if (r.error().message.find("open it read-only") != std::string::npos) return 24;
+    if (r.error().message.find("lock.mdb") == std::string::npos) return 25;
+    return 0;
+  });
+  ::chmod(dir.path().c_str(), 0755);
+  if (status == 20) {
+    WARN("could not drop privileges; permission case not tested");
+    return;
+  }
+  CHECK(status == 0);
+}
+
+TEST_CASE("lmdb: a store larger than RLIMIT_FSIZE stays readable and writes are STORE_FULL", "[storage][lmdb]") {
+  // Written by a process without the limit; LMDB may reuse any of its pages,
+  // and a write past the limit raises SIGXFSZ (100 + 25 below).
+  scratch_dir dir("lmdb-fsize-big");
+  {
+    // One commit per record, so freed pages (which LMDB reuses first) are
+    // spread over the whole file.
+    auto s = open_store(dir.str(), durability::relaxed);
+    for (int i = 0; i < 1000; ++i) put(*s, table::nodes, "k" + std::to_string(i), std::string(3000, 'v'));
+  }
+  REQUIRE(std::filesystem::file_size(dir.path() / "data.mdb") > (3u << 20));
+  const int status = in_child([&] {
+    const rlimit limit{1u << 20, 1u << 20};
+    if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) return 20;
+    lmdb_options o;
+    o.path = dir.str();
+    auto r = open_lmdb_store(o);
+    if (!r) return 21;
+    auto& s = **r;
+    if (get(s, table::nodes, "k999") != std::string(3000, 'v')) return 22;
+    try {
+      for (int i = 0; i < 50; ++i) put(s, table::nodes, "k" + std::to_string(i), "changed");
+      return 23;
+    } catch (const failure& f) {
+      if (f.err().code != errc::STORE_FULL) return 24;
+    }
+    if (get(s, table::nodes, "k0") != std::string(3000, 'v')) return 25;
+    return 0;
+  });
+  CHECK(status == 0);
+  auto s = open_store(dir.str());
+  CHECK(get(*s, table::nodes, "k0") == std::string(3000, 'v'));
+}
+
+TEST_CASE("lmdb: a map grown by another process stays capped at this process's RLIMIT_FSIZE", "[storage][lmdb]") {
+  // The child (limit 2 MB) opens first; the parent (no limit, a 16 MB map)
+  // then commits past the child's map, so the child adopts the map size on
+  // its next write (MDB_MAP_RESIZED). Adopted uncapped, LMDB would place
+  // new pages past 2 MB: SIGXFSZ (100 + 25).
+  scratch_dir dir("lmdb-fsize-adopt");
+  std::filesystem::create_directories(dir.path());
+  int go[2], ready[2];
+  REQUIRE(::pipe(go) == 0);
+  REQUIRE(::pipe(ready) == 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int code = 0;
+    try {
+      const rlimit limit{2u << 20, 2u << 20};
+      if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) std::_Exit(20);
+      lmdb_options o;
+      o.path = dir.str();
+      o.mode = durability::relaxed;
+      o.initial_map_bytes = 512 << 10;
+      auto r = open_lmdb_store(o);
+      if (!r) std::_Exit(21);
+      char c = 'r';
+      if (::write(ready[1], &c, 1) != 1 || ::read(go[0], &c, 1) != 1) std::_Exit(22);
+      code = 23;  // no STORE_FULL
+      const std::string value(100 << 10, 'c');
+      for (int i = 0; i < 40; ++i) {
+        try {
+          put(**r, table::workflows, "c" + std::to_string(i), value);
+        } catch (const failure& f) {
+          code = f.err().code == errc::STORE_FULL ? 0 : 24;
+          break;
+        }
+      }
+      if (get(**r, table::workflows, "p0") != std::string(100 << 10, 'p')) code = 25;
+    } catch (...) {
+      code = 3;
+    }
+    std::_Exit(code);
+  }
+  char c;
+  REQUIRE(::read(ready[0], &c, 1) == 1);
+  {
+    auto s = open_store(dir.str(), durability::relaxed, 16u << 20);
+    for (int i = 0; i < 8; ++i) put(*s, table::workflows, "p" + std::to_string(i), std::string(100 << 10, 'p'));
+  }
+  REQUIRE(::write(go[1], "g", 1) == 1);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  for (int fd : {go[0], go[1], ready[0], ready[1]}) ::close(fd);
+  const int outcome = WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
+  CHECK(outcome == 0);
 }

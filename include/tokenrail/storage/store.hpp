@@ -133,13 +133,18 @@ struct lmdb_options {
 /// consistent on filesystems that preserve write order (LMDB's own terms).
 /// Errors as data (details.path always set):
 ///   INVALID_CONFIG   empty path, path is a regular file, read_only and no store
-///   STORE_CORRUPT    not an LMDB file, random bytes, truncated data.mdb, damaged pages
+///   STORE_CORRUPT    not an LMDB file, random bytes, truncated data.mdb, damaged pages,
+///                    another application's LMDB environment (left untouched),
+///                    data.mdb / lock.mdb not regular files, an empty data.mdb (read-only)
 ///   STORE_READ_ONLY  no permission / read-only file system (EACCES, EROFS)
 ///   STORE_VERSION_UNSUPPORTED  a newer store format (details.storeFormat) or LMDB lock format
 ///   STORE_BUSY       reader table full, lock busy
 ///   STORAGE_ERROR    anything else (details.lmdbCode, lmdbMessage)
 /// While open, write() may throw failure STORE_FULL once the map would
-/// exceed max_map_bytes (the write is not applied), STORE_READ_ONLY on a
+/// exceed max_map_bytes (the write is not applied; a writable handle also
+/// caps the map at the process's RLIMIT_FSIZE, so that LMDB never writes
+/// past it and draws SIGXFSZ, and refuses writes to a store already larger
+/// than that limit), STORE_READ_ONLY on a
 /// read-only handle, STORE_CORRUPT / STORAGE_ERROR from LMDB. A write body
 /// must not call back into the same store (the group-commit leader runs it).
 result<std::unique_ptr<store>> open_lmdb_store(const lmdb_options& options);
