@@ -163,6 +163,46 @@ void decode_events(std::string_view record, detail::function_ref<void(event&&)> 
   if (n < 2 || as_view(last) != record.substr(0, 32)) byte_reader::corrupt();
 }
 
+namespace {
+
+/// The kind of a compact stored event, read from its header; nullopt for an
+/// event stored as full canonical text (import_session), which the caller
+/// must decode to know. Throws STORE_CORRUPT on a header that does not read.
+std::optional<std::string_view> stored_kind(std::string_view stored) {
+  if (stored.size() < 33) byte_reader::corrupt();
+  const std::string_view body = stored.substr(32);
+  if (static_cast<unsigned char>(body[0]) != compact_v1) return std::nullopt;
+  byte_reader r(body);
+  r.u8();
+  r.svarint();   // at
+  r.varint();    // index
+  const std::uint8_t code = r.u8();
+  if (code >= std::size(kind_codes)) byte_reader::corrupt();
+  return code ? kind_codes[code] : r.bytes();
+}
+
+}  // namespace
+
+void decode_events_of(std::string_view record, detail::function_ref<bool(std::string_view kind)> want,
+                      detail::function_ref<void(event&&)> visit) {
+  auto one = [&](std::string_view stored) {
+    if (auto kind = stored_kind(stored); kind && !want(*kind)) return;
+    event e = decode_event(stored);
+    if (want(e.kind)) visit(std::move(e));
+  };
+  if (record.size() <= 32 || static_cast<unsigned char>(record[32]) != group_v1) return one(record);
+  byte_reader r(record.substr(33));
+  std::size_t n = 0;
+  std::string_view last;
+  while (!r.done()) {
+    last = r.bytes();
+    ++n;
+    one(last);
+  }
+  // The group's own checks, as decode_events makes them.
+  if (n < 2 || last.size() < 32 || last.substr(0, 32) != record.substr(0, 32)) byte_reader::corrupt();
+}
+
 event decode_event(std::string_view stored) {
   if (stored.size() < 33) byte_reader::corrupt();
   event e;

@@ -127,6 +127,13 @@ event decode_event(std::string_view stored);
 /// failure(STORE_CORRUPT) on a record that does not decode.
 void decode_events(std::string_view record, detail::function_ref<void(event&&)> visit);
 
+/// The same, for the events whose kind `want` accepts. The kind is read from
+/// the stored header first, so the others cost no canonical text and no
+/// JSON parse: scans that look at a few kinds only (resume_session's search
+/// reads notes, checkpoints and context) skip most of the log this way.
+void decode_events_of(std::string_view record, detail::function_ref<bool(std::string_view kind)> want,
+                      detail::function_ref<void(event&&)> visit);
+
 /// The shallow merge of D6 `context`: each member of `delta` replaces the
 /// member of the same name; a null member removes it.
 void merge_context(boost::json::object& into, const boost::json::object& delta);

@@ -29,17 +29,19 @@ std::string lowered(std::string_view s) {
   return out;
 }
 
-void split_words(std::string_view text, std::set<std::string>& out) {
-  std::string cur;
-  for (char ch : text) {
-    if (word_byte(static_cast<unsigned char>(ch))) {
-      cur.push_back(lower(ch));
-    } else if (!cur.empty()) {
-      out.insert(std::move(cur));
-      cur.clear();
-    }
+/// 2 if `token` (word bytes, lowered) is a whole word of `text` (lowered),
+/// 1 if a word of it only starts with the token, 0 otherwise. Searched in
+/// place: no set of the text's words is built (resume_session scores every
+/// run of the store against the query).
+int word_match(std::string_view text, std::string_view token) {
+  int best = 0;
+  for (std::size_t p = text.find(token); p != std::string_view::npos; p = text.find(token, p + 1)) {
+    if (p > 0 && word_byte(static_cast<unsigned char>(text[p - 1]))) continue;   // inside a word
+    const std::size_t end = p + token.size();
+    if (end == text.size() || !word_byte(static_cast<unsigned char>(text[end]))) return 2;
+    best = 1;
   }
-  if (!cur.empty()) out.insert(std::move(cur));
+  return best;
 }
 
 /// Strings and numbers inside a JSON value (context values), space-separated.
@@ -87,27 +89,20 @@ scored score_run(const std::vector<std::string>& tokens, const std::string& phra
   scored s;
   if (tokens.empty()) return s;
   struct prepared {
-    std::set<std::string> words;
     std::string lower_text;
     std::vector<std::string> hits;
     bool phrase = false;
   };
   std::vector<prepared> prep(fields.size());
-  for (std::size_t i = 0; i < fields.size(); ++i) {
-    split_words(*fields[i].text, prep[i].words);
-    prep[i].lower_text = lowered(*fields[i].text);
-  }
+  for (std::size_t i = 0; i < fields.size(); ++i) prep[i].lower_text = lowered(*fields[i].text);
   for (const auto& t : tokens) {
     double best = 0;
     std::size_t best_field = fields.size();
     for (std::size_t i = 0; i < fields.size(); ++i) {
-      double w = 0;
-      if (prep[i].words.count(t)) {
-        w = fields[i].weight;
-      } else if (t.size() >= 3) {
-        auto it = prep[i].words.lower_bound(t);
-        if (it != prep[i].words.end() && it->compare(0, t.size(), t) == 0) w = fields[i].weight / 2;
-      }
+      // A whole word scores the field's weight; a word it only begins
+      // (at least 3 letters typed) half of it.
+      const int m = word_match(prep[i].lower_text, t);
+      const double w = m == 2 ? fields[i].weight : (m == 1 && t.size() >= 3) ? fields[i].weight / 2 : 0;
       if (w > best) {
         best = w;
         best_field = i;
@@ -230,8 +225,14 @@ std::vector<resume_candidate> find_resume_candidates(storage::read_transaction& 
     // The text lives in the events; read them only when there is a query.
     std::map<std::uint64_t, run_text> texts;
     if (!tokens.empty()) {
+      // Only three kinds hold searchable text: the others are skipped by
+      // their stored header, without being decoded.
+      auto searched = [](std::string_view kind) {
+        return kind == event_kind::output_appended || kind == event_kind::checkpoint_recorded ||
+               kind == event_kind::context_set;
+      };
       tx.scan(storage::table::events, event_prefix(sid), [&](std::string_view, std::string_view value) {
-        decode_events(value, [&](event&& ev) {
+        decode_events_of(value, searched, [&](event&& ev) {
           if (!ev.run) return;
           run_text& t = texts[*ev.run];
           if (ev.kind == event_kind::output_appended) {
