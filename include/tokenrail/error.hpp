@@ -30,13 +30,16 @@ enum class retry_kind : std::uint8_t { not_retryable, retryable_immediate, retry
 
 /// The canonical spelling of a code ("ACK_ALREADY_USED"); "UNKNOWN" if none.
 std::string_view errc_name(errc code) noexcept;
-/// The registry's default retry advice for a code.
+/// The registry's default retry advice for a code; not_retryable if none.
 retry_kind errc_retry(errc code) noexcept;
-/// The registry's one-line meaning of a code.
+/// The registry's one-line meaning of a code; "unknown error" if none.
 std::string_view errc_text(errc code) noexcept;
-/// Looks a code up by its spelling.
+/// Looks a code up by its exact (case-sensitive) spelling; nullopt if none.
 std::optional<errc> errc_from_name(std::string_view name) noexcept;
+/// "not_retryable", "retryable_immediate", "retryable_after_ms".
 std::string_view retry_kind_name(retry_kind kind) noexcept;
+// The views returned above are static: valid for the process lifetime.
+// All of these are thread-safe.
 
 struct error {
   errc code = errc::INTERNAL;
@@ -45,10 +48,12 @@ struct error {
   std::uint32_t after_ms = 0;        // only for retryable_after_ms
   boost::json::value details;        // null when absent; object otherwise
 
-  /// An error with the registry's retry advice.
+  /// An error with the registry's retry advice (after_ms 50 for
+  /// retryable_after_ms). An empty message becomes errc_text(code).
   static error make(errc code, std::string message, boost::json::value details = nullptr);
   /// INVALID_REQUEST (or another code) naming the JSON pointer of the bad
-  /// field and what was expected: details = {pointer, expected}.
+  /// field and what was expected: details = {pointer, expected}. An empty
+  /// message becomes "<pointer or />: expected <expected>".
   static error at(errc code, std::string_view pointer, std::string_view expected,
                   std::string message = {});
 
@@ -74,6 +79,9 @@ class failure : public std::exception {
 }
 
 /// A value or an error. Small on purpose: has_value/value/error/operator->.
+/// value() / operator* / operator-> on an error, and error() on a value,
+/// throw std::bad_variant_access (result<void>: error() on success is
+/// undefined behaviour). Check has_value() first.
 template <class T>
 class [[nodiscard]] result {
  public:

@@ -25,8 +25,11 @@ struct json_limits {
   std::size_t max_depth = 64;
 };
 
-/// Parses one JSON document. Errors: PAYLOAD_TOO_LARGE, NESTING_TOO_DEEP,
-/// INVALID_UTF8, INVALID_JSON (details carry the byte offset).
+/// Parses one JSON document (no comments, nothing after it but
+/// whitespace). Errors: PAYLOAD_TOO_LARGE (details {limit, size}), then
+/// NESTING_TOO_DEEP, INVALID_UTF8, INVALID_JSON (details {offset}: the byte
+/// offset). Empty text is INVALID_JSON. May throw std::bad_alloc.
+/// Thread-safe; `text` is not referenced after the call.
 result<boost::json::value> parse_json(std::string_view text, const json_limits& limits = {});
 
 /// The same, with the parsed value's memory taken from `sp` (an arena, for
@@ -37,7 +40,9 @@ result<boost::json::value> parse_json(std::string_view text, const json_limits& 
 
 /// Parses JSON text this process wrote itself (stored records, built-in
 /// documents): no size limit, nesting up to 1,024 levels. On invalid text
-/// sets `ec` and returns null. The value's memory comes from `sp`.
+/// sets `ec` (boost::json's error, e.g. too_deep) and returns null.
+/// The value's memory comes from `sp` (default: the
+/// default resource). May throw std::bad_alloc.
 boost::json::value parse_json_text(std::string_view text, boost::system::error_code& ec,
                                    boost::json::storage_ptr sp = {});
 

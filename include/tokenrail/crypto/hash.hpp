@@ -6,6 +6,8 @@
 //   to_hex/from_hex                                               (lowercase hex)
 //
 // Every function here calls crypto::init() itself, so callers need not.
+// All are thread-safe (a blake2b_state object is used by one thread at a
+// time). Those that return a std::string may throw std::bad_alloc.
 #pragma once
 
 #include <boost/json/value.hpp>

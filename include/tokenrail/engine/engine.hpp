@@ -1,7 +1,9 @@
 // The engine: the operations of D6 over a store (D9), JSON in, JSON out.
 //
-// One engine serves many threads at once. It starts no threads of its own;
-// the host owns the clock (see options::clock and expire_callbacks).
+// One engine serves many threads at once: call(), call_json() and
+// operations() may run concurrently on one engine. It starts no threads of
+// its own; the host owns the clock (the clock argument of open(), and
+// expire_callbacks). The engine must outlive every call made on it.
 #pragma once
 
 #include <tokenrail/error.hpp>
@@ -18,7 +20,9 @@
 
 namespace tokenrail {
 
-/// Milliseconds since the Unix epoch.
+/// Milliseconds since the Unix epoch. The engine keeps its copy and calls
+/// it from whichever threads call it, so it must be thread-safe and must
+/// not throw; empty: the system clock.
 using clock_fn = std::function<std::int64_t()>;
 
 class engine {
@@ -29,12 +33,21 @@ class engine {
   ///    "workflows": ["./workflows"],
   ///    "limits": {"maxRequestBytes": 1048576, "maxDepth": 64},
   ///    "keyring": {"path": "...", "secret": "<64 hex>"}}
-  /// "store.backend" is "memory" (default) or "lmdb". Limits: maxDepth 4..512
-  /// (default 64), maxRequestBytes 64..2^30 (1 MiB), maxNotesBytes 0..2^30
-  /// (256 KiB); import_session accepts 8 levels more than maxDepth (a
-  /// bundle nests what it carries deeper). Errors: INVALID_CONFIG
-  /// (with the JSON pointer), WORKFLOW_* for bad workflow files, STORE_*,
-  /// KEYRING_ERROR.
+  /// "store.backend" is "memory" (default) or "lmdb" (then "store.path" is
+  /// required); also store.durability, readOnly, mapSizeBytes,
+  /// maxMapSizeBytes, and "definitions" (inline workflow objects). The
+  /// fields, defaults and keyring rules are those of tokenrail_engine_open
+  /// in capi/tokenrail.h. Unknown fields are refused. Limits: maxDepth
+  /// 4..512 (default 64), maxRequestBytes 64..2^30 (1 MiB), maxNotesBytes
+  /// 0..2^30 (256 KiB); import_session accepts 8 levels more than maxDepth
+  /// (a bundle nests what it carries deeper). Never throws.
+  /// Errors: INVALID_CONFIG (details.pointer for a bad field; config text
+  /// that is not JSON, not UTF-8, over 8 MiB or 64 levels: its parse error
+  /// recast as INVALID_CONFIG), errors of workflow files and definitions
+  /// (INVALID_JSON, INVALID_UTF8, NESTING_TOO_DEEP, PAYLOAD_TOO_LARGE,
+  /// WORKFLOW_*, TEMPLATE_ARG_MISSING, with details.file), STORE_* and
+  /// STORAGE_ERROR (details.path), KEYRING_ERROR (details.path),
+  /// OUT_OF_MEMORY, INTERNAL (libsodium cannot start).
   static result<std::unique_ptr<engine>> open(std::string_view config_json, clock_fn clock = {});
   static result<std::unique_ptr<engine>> open(const boost::json::value& config, clock_fn clock = {});
 
@@ -43,15 +56,27 @@ class engine {
   ~engine();
 
   /// Runs one operation of D6. Never throws: failures come back as
-  /// {"error": {...}} (errors as data). The text returned for a replayed
-  /// advance is byte-identical to the first response.
+  /// {"error": {...}} (errors as data; a failed operation writes nothing
+  /// to the store). The text returned for a replayed advance is
+  /// byte-identical to the first response. request_json is only read
+  /// during the call. Errors before the operation runs, in this order:
+  /// PAYLOAD_TOO_LARGE, NESTING_TOO_DEEP, INVALID_UTF8, INVALID_JSON (the
+  /// config's limits), UNKNOWN_OPERATION, INVALID_REQUEST (the request
+  /// against the operation's schema in tool_definitions(), or a number
+  /// beyond the range of a double); then the operation's own.
+  /// OUT_OF_MEMORY when memory runs out. Thread-safe.
   std::string call(std::string_view operation, std::string_view request_json) noexcept;
 
   /// The same, for hosts that already hold a parsed request. Returns the
-  /// response parsed (the byte-identical text is only guaranteed by call()).
+  /// response parsed (the byte-identical text is only guaranteed by call()),
+  /// or null if memory ran out parsing it. The config's maxRequestBytes
+  /// and maxDepth are not applied: `request` is trusted to be bounded (the
+  /// checks recurse through it). NaN or ±Infinity anywhere in it is
+  /// INVALID_REQUEST naming its pointer. Never throws. Thread-safe.
   boost::json::value call_json(std::string_view operation, const boost::json::value& request) noexcept;
 
-  /// Names of every operation call() accepts.
+  /// Names of every operation call() accepts, in a fixed order. Built once;
+  /// the reference stays valid for the process lifetime. Thread-safe.
   static const std::vector<std::string_view>& operations() noexcept;
 
   struct impl;

@@ -30,7 +30,9 @@ struct tool_definition {
 /// std::bad_alloc).
 const std::vector<tool_definition>& tool_definitions();
 
-/// The definition named `name`, or nullptr.
+/// The definition named `name` (exact, case-sensitive), or nullptr. The
+/// pointer stays valid for the process lifetime. Thread-safe; throws only
+/// as tool_definitions() does.
 const tool_definition* find_tool_definition(std::string_view name);
 
 }  // namespace tokenrail

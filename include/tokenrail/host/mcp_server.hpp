@@ -51,14 +51,18 @@ const std::vector<std::string_view>& mcp_protocol_versions() noexcept;
 
 class mcp_server {
  public:
-  /// `call` and `tools` are copied; `call` must outlive nothing else and is
-  /// invoked only for tools/call of a listed tool.
+  /// `call`, `tools` and `options` are taken by value; whatever `call`
+  /// refers to (an engine) must outlive the server. `call` is invoked only
+  /// for tools/call of a listed tool, on the thread that called handle().
+  /// Not thread-safe: one thread at a time per server (handle() records
+  /// the negotiated protocol version).
   mcp_server(mcp_call_fn call, std::vector<mcp_tool> tools, mcp_options options = {});
 
   /// Handles one message (one line of the stdio transport, without its
   /// newline). Returns the reply text (one line of JSON, no newline), or
   /// nothing for notifications, responses sent by the client, and batches
-  /// made only of those. Never throws except std::bad_alloc.
+  /// made only of those. Never throws except std::bad_alloc (also when
+  /// `call` throws it). `message` is not referenced after the call.
   std::optional<std::string> handle(std::string_view message);
 
   /// The reply to a message that was too long to keep (the transport

@@ -15,9 +15,12 @@
 // examples, format, ...) are ignored, as JSON Schema says for annotations.
 // A boolean schema `true` accepts everything, `false` nothing.
 //
-// Neither function throws for any input: bad schemas (a pattern std::regex
-// cannot compile, a dangling $ref, $ref cycles deeper than the limit) come
-// back as violations / messages, never as crashes.
+// Neither function throws for any input (only std::bad_alloc when memory
+// runs out): bad schemas (a pattern std::regex cannot compile, a dangling
+// $ref, $ref cycles deeper than the limit) come back as violations /
+// messages, never as crashes. Both are thread-safe and keep no reference
+// to their arguments; they recurse through the instance and the schema, so
+// callers bound the nesting of both (parse_json's max_depth).
 #pragma once
 
 #include <boost/json/value.hpp>

@@ -16,16 +16,22 @@ namespace tokenrail::storage {
 /// concurrent creator (another process) either wins or reads the winner's
 /// file, and a crash never leaves a half-written keyring.
 ///
-/// Errors (all KEYRING_ERROR, details.path = path): the file has any group
-/// or other permission bits (it must be 0600 or stricter: fix with chmod
-/// 600), is not a regular file, belongs to another user, cannot be read or
-/// created, or is not a valid keyring (details.pointer names the field).
+/// Errors (all KEYRING_ERROR, details.path = path): an empty path, the
+/// file has any group or other permission bits (it must be 0600 or
+/// stricter: fix with chmod 600), is not a regular file, belongs to another
+/// user, is larger than 1 MB, cannot be read or created (a symlink to a
+/// missing file is not followed to create one), or is not a valid keyring
+/// (details.pointer names the field). Thread-safe and safe across
+/// processes.
 result<token::keyring> load_or_create_keyring(const std::string& path);
 
 /// Replaces the keyring file atomically (after rotate_key): writes a
 /// temporary file with mode 0600, fsyncs it, renames it over path and
 /// fsyncs the directory. A reader sees the old keyring or the new one,
-/// never a mix. Errors: KEYRING_ERROR with details.path.
+/// never a mix. Errors: KEYRING_ERROR with details.path (an empty path;
+/// the file cannot be written or replaced). Two concurrent savers: the
+/// last rename wins; callers serialise rotations (rotate_key locks the
+/// directory).
 result<void> save_keyring(const std::string& path, const token::keyring& ring);
 
 }  // namespace tokenrail::storage

@@ -76,11 +76,16 @@ struct store_stats {
   std::uint64_t entries = 0;      // records across all tables
 };
 
+/// Both backends are thread-safe: any number of threads may call read()
+/// and write() on one store at once. The transaction passed to a body is
+/// valid only while that body runs; never keep it or use it from another
+/// thread.
 class store {
  public:
   virtual ~store() = default;
 
-  /// Runs body against a read snapshot.
+  /// Runs body against a read snapshot. If body throws, the exception
+  /// propagates (nothing to undo).
   virtual void read(detail::function_ref<void(read_transaction&)> body) = 0;
 
   /// Runs body in a write transaction and commits when it returns normally.

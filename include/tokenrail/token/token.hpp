@@ -59,20 +59,33 @@ struct key_entry {
 };
 
 /// The current key (mints and verifies), older active keys (verify only),
-/// and retired keys (refused with TOKEN_KEY_RETIRED). Exactly one is current.
+/// and retired keys (refused with TOKEN_KEY_RETIRED). Exactly one is current
+/// in every keyring made by generate(), from_entries() or from_json(); a
+/// default-constructed keyring has no key at all and is only a placeholder
+/// (current() on it is undefined behaviour; codec refuses it).
+/// A plain value: const members may be called from several threads at
+/// once; rotate() and retire() need exclusive access.
 class keyring {
  public:
-  /// A keyring with one fresh random current key (id 1).
+  /// A keyring with one fresh random current key (id 1, created now).
+  /// Throws failure(INTERNAL) if libsodium cannot start.
   static keyring generate();
-  /// From entries; INVALID_CONFIG unless exactly one key is current and ids are unique.
+  /// From entries; INVALID_CONFIG (details {pointer, expected}) unless
+  /// exactly one key is current and ids are unique.
   static result<keyring> from_entries(std::vector<key_entry> entries);
 
+  /// The current key. Precondition: not a default-constructed keyring.
   const key_entry& current() const noexcept;
+  /// The key with that id, or nullptr. The pointer (like entries()) is
+  /// valid until the keyring is modified or destroyed.
   const key_entry* find(std::uint16_t id) const noexcept;
   const std::vector<key_entry>& entries() const noexcept { return entries_; }
 
-  /// Adds a fresh random key as current; the old current stays active.
-  /// Returns the new key id.
+  /// Adds a fresh random key as current (created_at_ms = now_ms); the old
+  /// current stays active. Returns the new key id: the highest id + 1, or,
+  /// once id 65535 exists, the lowest free id. Throws failure(KEYRING_ERROR)
+  /// when all 65535 ids are taken, failure(INTERNAL) if libsodium cannot
+  /// start.
   std::uint16_t rotate(std::int64_t now_ms);
   /// Marks a key retired; INVALID_REQUEST for the current key or an unknown id.
   result<void> retire(std::uint16_t id);
@@ -81,6 +94,9 @@ class keyring {
   /// The text holds every key: wipe it (sodium_memzero) when done with it.
   /// It is built in one allocation, so no other copy is left behind.
   std::string to_json() const;
+  /// Errors: KEYRING_ERROR for anything that is not that form: details
+  /// {pointer, expected} (including the checks of from_entries), or
+  /// {offset} for text that is not JSON (at most 1 MiB, 8 levels).
   static result<keyring> from_json(std::string_view text);
 
  private:
@@ -98,7 +114,8 @@ class codec {
   /// default-constructed one), failure(INTERNAL) if libsodium cannot start.
   explicit codec(const keyring& ring);
 
-  /// Always succeeds: the same arguments give the same 52-character string.
+  /// Always succeeds (only std::bad_alloc): the same arguments give the
+  /// same 52-character string, sealed with the keyring's current key.
   std::string mint(kind k, const payload& p) const;
   /// Appends the same 52 characters as mint(k, p) to `out`: no allocation of
   /// its own when `out` has room (for responses written into one buffer).
@@ -107,8 +124,9 @@ class codec {
   /// Errors: TOKEN_MALFORMED (length, alphabet), TOKEN_UNSUPPORTED_VERSION,
   /// TOKEN_WRONG_KIND (a valid prefix of another kind), TOKEN_UNKNOWN_KEY,
   /// TOKEN_KEY_RETIRED, TOKEN_INVALID (authentication failed). The checks run
-  /// in that order: prefix, length, alphabet, key id, tag; a retired key's
-  /// token gets TOKEN_KEY_RETIRED only if it authenticates. details:
+  /// in this order: prefix letters (an unknown one is TOKEN_MALFORMED),
+  /// version, kind, length, alphabet, key id, tag; a retired key's token
+  /// gets TOKEN_KEY_RETIRED only if it authenticates. details:
   /// {field, pointer "/<field>"} when `field` is given, {expected} (the
   /// expected kind's field name) always, {got} for TOKEN_WRONG_KIND.
   /// Allocates nothing on success; any input (empty, huge, binary) is safe.

@@ -121,7 +121,9 @@ struct blocker {
 
 // Every function below throws tokenrail::failure(INTERNAL) if `at` does not
 // fit the program (a cursor from another workflow); cursors produced by
-// start/advance for the same program always fit.
+// start/advance for the same program always fit. Any may throw
+// std::bad_alloc. All are thread-safe (they only read their arguments) and
+// return values that own their data, except step_id_at.
 
 /// Settles on the first runnable step. `context` = the run's context.
 position start(const program&, const boost::json::object& context);
@@ -153,7 +155,8 @@ pending_step render(const program&, const cursor& at, const boost::json::object&
 ///   loop?: {type, maxIterations}, body?: [...]}].
 boost::json::array preview(const program&);
 
-/// The id of the step at `at` (cheap; for records and logs).
+/// The id of the step at `at` (cheap; for records and logs). The reference
+/// points into the program: valid as long as the program is.
 const std::string& step_id_at(const program&, const cursor& at);
 
 }  // namespace tokenrail::workflow

@@ -69,18 +69,24 @@ using routine_resolver = std::function<const boost::json::value*(std::string_vie
 /// empty: then any templateCall is a dangling reference).
 /// `wr.templates.routine.<name>` is looked up as "wr.routine-<name>", then
 /// "routine-<name>", then "<name>"; any other templateId is looked up as is.
-/// Errors (never throws, never crashes on any JSON value):
+/// Errors (never throws, never crashes on any JSON value; definitions
+/// nested deeper than 128 levels are WORKFLOW_INVALID):
 ///   WORKFLOW_INVALID      details {pointer, expected}: the FIRST bad field;
 ///   WORKFLOW_RECURSIVE    a loop body that references itself (directly or
 ///                         through another loop's body), details {pointer, expected};
 ///   WORKFLOW_DANGLING_REF a body id or templateCall target that does not exist;
 ///   TEMPLATE_ARG_MISSING  a {arg} of the routine without a value in templateCall.args
-///                         (details {pointer, expected, arg}).
+///                         (details {pointer, expected, arg});
+///   OUT_OF_MEMORY, INTERNAL.
+/// A pointer found after templateCall expansion names the field in the
+/// definition as given; details.expandedPointer then names it in the
+/// expanded one. Thread-safe (`routines` is called on the calling thread).
 result<std::shared_ptr<const compiled>> compile(const boost::json::value& definition,
                                                 const routine_resolver& routines = {});
 
-/// Parses (tokenrail::parse_json) and compiles a definition given as text.
-/// Errors: those of parse_json and compile().
+/// Parses (tokenrail::parse_json, at most 8 MiB and 128 levels) and
+/// compiles a definition given as text. Errors: those of parse_json and
+/// compile().
 result<std::shared_ptr<const compiled>> compile_text(std::string_view json_text,
                                                      const routine_resolver& routines = {});
 
@@ -95,8 +101,14 @@ class library {
   /// loaded set (files and in-memory definitions).
   /// Errors: WORKFLOW_DUPLICATE_ID (details {id, first, second}: both paths,
   /// "<memory #i>" for in-memory ones); a file that cannot be read or parsed
-  /// or compiled gives its own error with details.file added; a directory
-  /// that does not exist: INVALID_CONFIG with details.file.
+  /// or compiled gives its own error with details.file added (and the path
+  /// prefixed to the message): INVALID_CONFIG (cannot be read),
+  /// PAYLOAD_TOO_LARGE (over 8 MiB), the errors of parse_json (at most 128
+  /// levels; one leading UTF-8 BOM is skipped) and of compile(); a
+  /// directory that does not exist or cannot be scanned: INVALID_CONFIG
+  /// with details.file; OUT_OF_MEMORY, INTERNAL. Only regular files named
+  /// *.json are read; unreadable subdirectories are skipped. Files under a
+  /// routines/ folder are routines.
   static result<library> load(const std::vector<std::string>& dirs,
                               const std::vector<boost::json::value>& in_memory = {});
 
