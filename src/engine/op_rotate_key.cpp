@@ -1,7 +1,10 @@
-// rotate_key (D4): a fresh current key; older keys keep verifying. The
-// keyring file (persistent stores) is replaced first, then the event is
-// recorded, then the codec is swapped, so a failure part-way never leaves
-// tokens minted with a key that is not on disk.
+// rotate_key (D4): a fresh current key; older keys keep verifying. In one
+// write transaction the event is appended and, before the transaction
+// commits, the keyring file (persistent stores) is replaced; then the codec
+// is swapped. So a store that refuses the write (read-only, full) leaves
+// the file as it was (a failed operation writes nothing), a file that
+// cannot be written aborts the event, and no token is minted with a key
+// that is not on disk.
 #include "engine/context.hpp"
 
 #include <tokenrail/json/canonical.hpp>
@@ -108,15 +111,18 @@ std::string op_rotate_key(engine::impl& e, const boost::json::object&) {
   token::keyring next = e.persistent_keyring ? latest_keyring(e) : e.ring;
   const std::uint16_t previous = next.current().id;
   const std::uint16_t id = next.rotate(now);
-  if (e.persistent_keyring) {
-    auto saved = storage::save_keyring(e.keyring_path, next);
-    if (!saved) throw failure(std::move(saved).error());
-  }
   e.store->write([&](storage::write_transaction& tx) {
     event_appender log(tx, store_session, now, /*create=*/true);
     log.append(event_kind::key_rotated, std::nullopt, std::nullopt,
                boost::json::object{{"keyId", id}, {"previousKeyId", previous}});
     log.finish();
+    // Last in the body, so nothing after it can abort the transaction but
+    // the commit itself (the body may run again if the map must grow: the
+    // same file is written again).
+    if (e.persistent_keyring) {
+      auto saved = storage::save_keyring(e.keyring_path, next);
+      if (!saved) throw failure(std::move(saved).error());
+    }
   });
   auto codec = std::make_shared<const token::codec>(next);
   e.ring = std::move(next);

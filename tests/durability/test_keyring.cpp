@@ -111,6 +111,24 @@ TEST_CASE("keyring: rotate_key keeps old tokens valid after reopen; the file is 
   CHECK(verify_op(*e).at("ok").as_bool());
 }
 
+TEST_CASE("keyring: rotate_key on a read-only store fails and leaves the keyring file as it was",
+          "[durability][keyring]") {
+  const std::string dir = fresh_dir("kr_rot_ro");
+  const std::string keyring = dir + "/keyring.json";
+  { open_engine(dir); }
+  const std::string before = slurp(keyring);
+  json::object cfg = lmdb_config(dir, "durable");
+  cfg["store"].as_object()["readOnly"] = true;
+  auto ro = tokenrail::engine::open(json::value(cfg));
+  REQUIRE(ro);
+  CHECK(error_code((*ro)->call("rotate_key", "{}")) == "STORE_READ_ONLY");
+  // A failed operation writes nothing: the file still has one key, current.
+  CHECK(slurp(keyring) == before);
+  auto ring = tokenrail::token::keyring::from_json(slurp(keyring));
+  REQUIRE(ring);
+  CHECK(ring->entries().size() == 1);
+}
+
 TEST_CASE("keyring: two processes rotating one after another never reuse a key id", "[durability][keyring]") {
   const std::string dir = fresh_dir("kr_rot2");
   worker w({"serve", dir});
