@@ -218,7 +218,10 @@ result<std::unique_ptr<engine>> engine::open(const boost::json::value& config, c
 engine::engine(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 engine::~engine() = default;
 
-const std::vector<std::string_view>& engine::operations() noexcept {
+// Not noexcept: the list is allocated on the first call, and bad_alloc
+// there must reach the caller (tokenrail_operations returns NULL), not
+// std::terminate.
+const std::vector<std::string_view>& engine::operations() {
   static const std::vector<std::string_view> names = [] {
     std::vector<std::string_view> n;
     for (const auto& op : op_table()) n.push_back(op.name);

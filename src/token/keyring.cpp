@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <new>
 #include <string>
 
 namespace tokenrail::token {
@@ -141,20 +142,37 @@ std::string keyring::to_json() const {
   return out;
 }
 
+namespace {
+
+/// The upstream of from_json's arena: heap blocks that are wiped before
+/// they are freed (monotonic_resource frees them with their sizes when it
+/// is destroyed).
+class wiping_heap final : public boost::json::memory_resource {
+  void* do_allocate(std::size_t n, std::size_t align) override { return ::operator new(n, std::align_val_t(align)); }
+  void do_deallocate(void* p, std::size_t n, std::size_t align) override {
+    sodium_memzero(p, n);
+    ::operator delete(p, n, std::align_val_t(align));
+  }
+  bool do_is_equal(const boost::json::memory_resource& other) const noexcept override { return this == &other; }
+};
+
+}  // namespace
+
 result<keyring> keyring::from_json(std::string_view text) {
   auto bad = [](std::string pointer, std::string_view expected) {
     return error::at(errc::KEYRING_ERROR, pointer, expected);
   };
   // Parsed into a stack buffer that is wiped afterwards: the hex keys are
-  // copied into the parsed strings. (A keyring of more than ~40 keys
-  // overflows it onto the heap, where the copies are not wiped.)
+  // copied into the parsed strings. A keyring of more than ~40 keys
+  // overflows it onto the heap, whose blocks are wiped as they are freed.
   alignas(16) unsigned char arena[8192];
   struct wipe_arena {
     unsigned char* p;
     std::size_t n;
     ~wipe_arena() { sodium_memzero(p, n); }
   } wipe{arena, sizeof arena};   // declared before the resource: runs after it
-  boost::json::monotonic_resource mr(arena, sizeof arena);
+  wiping_heap heap;
+  boost::json::monotonic_resource mr(arena, sizeof arena, &heap);
   auto parsed = parse_json(text, json_limits{1u << 20, 8}, &mr);
   if (!parsed) {
     error e = std::move(parsed).error();

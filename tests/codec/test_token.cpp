@@ -237,6 +237,19 @@ TEST_CASE("keyring JSON round trip") {
   CHECK(boost::json::serialize(parsed) == text);
 }
 
+TEST_CASE("a keyring too large for the parse's stack arena reads back whole") {
+  // 200 keys overflow from_json's 8 KB stack arena onto its wiping heap.
+  keyring ring = keyring::generate();
+  for (int i = 0; i < 199; ++i) ring.rotate(1000 + i);
+  const std::string text = ring.to_json();
+  REQUIRE(text.size() > 8192);
+  auto back = keyring::from_json(text);
+  REQUIRE(back.has_value());
+  REQUIRE(back->entries().size() == 200);
+  CHECK(back->to_json() == text);
+  CHECK(back->current().id == 200);
+}
+
 TEST_CASE("a secret wipes itself when destroyed") {
   alignas(secret) unsigned char storage[sizeof(secret)];
   auto* s = new (storage) secret;

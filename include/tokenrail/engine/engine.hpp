@@ -77,7 +77,9 @@ class engine {
 
   /// Names of every operation call() accepts, in a fixed order. Built once;
   /// the reference stays valid for the process lifetime. Thread-safe.
-  static const std::vector<std::string_view>& operations() noexcept;
+  /// Throws std::bad_alloc if memory runs out building it on the first
+  /// call (a later call tries again).
+  static const std::vector<std::string_view>& operations();
 
   struct impl;
   /// The engine's internals (src/engine/context.hpp), for the library's own
