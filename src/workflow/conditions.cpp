@@ -256,36 +256,54 @@ struct lazy_pointer {
   }
 };
 
-bool eval(const json::value& c, const scope& s, std::vector<warning>& warnings, const lazy_pointer& pointer,
-          int depth) {
+// Three-valued (Kleene) logic: nullopt is "could not be evaluated". Only
+// the whole condition counts it as false (D2). Inside, it stays unknown, so
+// {not: <unevaluable>} is unknown too, not true: a condition that cannot be
+// evaluated never starts a step or keeps a loop going through a `not`.
+// `and` is false as soon as one part is false, `or` true as soon as one is
+// true, whatever the others are.
+using tri = std::optional<bool>;
+
+tri eval(const json::value& c, const scope& s, std::vector<warning>& warnings, const lazy_pointer& pointer,
+         int depth) {
   if (depth > max_condition_depth || !c.is_object()) {
     warn(warnings, pointer.str(), "condition could not be evaluated (malformed); counted as false");
-    return false;
+    return std::nullopt;
   }
   const json::object& o = c.get_object();
   if (auto it = o.find("and"); it != o.end()) {
     if (!it->value().is_array()) return false;
     const lazy_pointer list{&pointer, "and"};
     std::size_t i = 0;
-    for (const auto& item : it->value().get_array())
-      if (!eval(item, s, warnings, lazy_pointer{&list, i++}, depth + 1)) return false;
-    return true;
+    tri all = true;
+    for (const auto& item : it->value().get_array()) {
+      const tri v = eval(item, s, warnings, lazy_pointer{&list, i++}, depth + 1);
+      if (v == false) return false;
+      if (!v) all = std::nullopt;
+    }
+    return all;
   }
   if (auto it = o.find("or"); it != o.end()) {
     if (!it->value().is_array()) return false;
     const lazy_pointer list{&pointer, "or"};
     std::size_t i = 0;
-    for (const auto& item : it->value().get_array())
-      if (eval(item, s, warnings, lazy_pointer{&list, i++}, depth + 1)) return true;
-    return false;
+    tri any = false;
+    for (const auto& item : it->value().get_array()) {
+      const tri v = eval(item, s, warnings, lazy_pointer{&list, i++}, depth + 1);
+      if (v == true) return true;
+      if (!v) any = std::nullopt;
+    }
+    return any;
   }
-  if (auto it = o.find("not"); it != o.end())
-    return !eval(it->value(), s, warnings, lazy_pointer{&pointer, "not"}, depth + 1);
+  if (auto it = o.find("not"); it != o.end()) {
+    const tri v = eval(it->value(), s, warnings, lazy_pointer{&pointer, "not"}, depth + 1);
+    return v ? tri(!*v) : std::nullopt;
+  }
 
   auto var_it = o.find("var");
   if (var_it == o.end() || !var_it->value().is_string()) {
     warn(warnings, pointer.str(), "condition could not be evaluated (no var); counted as false");
-    return false;
+    return std::nullopt;
   }
   const std::string_view var = var_it->value().get_string();
   const json::value* actual = s.lookup(var);
@@ -295,7 +313,7 @@ bool eval(const json::value& c, const scope& s, std::vector<warning>& warnings, 
     const json::value& expected = member.value();
     auto unevaluable = [&](std::string why) {
       warn(warnings, pointer_join(pointer.str(), op), "condition on \"" + std::string(var) + "\" could not be evaluated (" + why + "); counted as false");
-      return false;
+      return tri();
     };
     if (op == "equals") return lenient_equals(actual, expected);
     if (op == "not_equals") return !lenient_equals(actual, expected);
@@ -345,7 +363,7 @@ bool eval(const json::value& c, const scope& s, std::vector<warning>& warnings, 
 
 bool eval_condition(const json::value& c, const scope& s, std::vector<warning>& warnings, std::string_view base,
                     std::string_view suffix) {
-  return eval(c, s, warnings, lazy_pointer{base, suffix}, 0);
+  return eval(c, s, warnings, lazy_pointer{base, suffix}, 0).value_or(false);
 }
 
 }  // namespace tokenrail::workflow

@@ -119,6 +119,24 @@ TEST_CASE("truthiness, dotted paths, array indexes, and/or/not") {
   CHECK_FALSE(eval(R"({"or":[]})", R"({})"));
 }
 
+TEST_CASE("a part that cannot be evaluated stays unknown inside and/or/not (Kleene logic)") {
+  // n is an object: {"var":"n","gt":1} cannot be evaluated.
+  const std::string_view ctx = R"({"n":{"x":1},"yes":true})";
+  std::vector<warning> w;
+  // Negated, it is still unknown: the whole condition counts as false.
+  CHECK_FALSE(eval(R"({"not":{"var":"n","gt":1}})", ctx, &w));
+  REQUIRE(w.size() == 1);
+  CHECK(w[0].pointer == "/c/not/gt");
+  CHECK_FALSE(eval(R"({"not":{"not":{"var":"n","gt":1}}})", ctx));
+  // A part that decides the result decides it whatever the unknown part is.
+  CHECK(eval(R"({"or":[{"var":"n","gt":1},{"var":"yes"}]})", ctx));
+  CHECK_FALSE(eval(R"({"and":[{"var":"n","gt":1},{"var":"missing"}]})", ctx));
+  CHECK(eval(R"({"not":{"and":[{"var":"n","gt":1},{"var":"missing"}]}})", ctx));
+  // Otherwise the unknown carries through.
+  CHECK_FALSE(eval(R"({"not":{"and":[{"var":"n","gt":1},{"var":"yes"}]}})", ctx));
+  CHECK_FALSE(eval(R"({"not":{"or":[{"var":"n","gt":1},{"var":"missing"}]}})", ctx));
+}
+
 TEST_CASE("loop variables shadow the context") {
   auto c = parse_json(R"({"var":"item.name","equals":"inner"})");
   REQUIRE(c.has_value());
