@@ -402,7 +402,12 @@ void status_on_async_event(run_status& s, std::string_view kind, std::uint32_t n
     for (std::string_view k : {"attempt", "origin", "stepId", "expiresAt", "childRunId", "index", "workflowId"})
       if (auto* v = data.if_contains(k)) entry[k] = *v;
     waiting.push_back(std::move(entry));
-    if (s.phase == run_phase::running) s.phase = run_phase::waiting;
+    // A completed run waits too when a fork of one of its old nodes is
+    // suspended (D4: old stateTokens fork): without it continue_workflow
+    // (which refuses only Waiting/Cancelled runs) would advance the
+    // suspended pair, and the callback's completion would then advance the
+    // same attempt a second time.
+    if (s.phase == run_phase::running || s.phase == run_phase::completed) s.phase = run_phase::waiting;
   } else if (kind == event_kind::step_completed) {
     const json::value attempt = data.contains("attempt") ? data.at("attempt") : json::value(nullptr);
     json::array kept;
@@ -420,7 +425,11 @@ void status_on_async_event(run_status& s, std::string_view kind, std::uint32_t n
       if (auto* v = data.if_contains(k)) last[k] = *v;
     last["at"] = at;
     ext["lastResult"] = std::move(last);
-    if (s.phase == run_phase::waiting && waiting.empty()) s.phase = run_phase::running;
+    // Back to what the preferred tip says: completed_at is set exactly when
+    // the newest node is complete (status_on_node_created), i.e. a suspended
+    // fork of a completed run that resolves without advancing.
+    if (s.phase == run_phase::waiting && waiting.empty())
+      s.phase = s.completed_at ? run_phase::completed : run_phase::running;
   } else if (kind == event_kind::run_cancelled) {
     waiting.clear();
     json::object c;
@@ -428,7 +437,11 @@ void status_on_async_event(run_status& s, std::string_view kind, std::uint32_t n
       if (auto* v = data.if_contains(k)) c[k] = *v;
     c["at"] = at;
     ext["cancellation"] = std::move(c);
-    if (s.phase != run_phase::completed) s.phase = run_phase::cancelled;
+    // Unconditional: cancel_run_in_tx never records it for a run that was
+    // Completed when the cancel began, but resolving the run's open callbacks
+    // first (step 2) may turn a Waiting run whose tip is complete back into
+    // Completed; the cancellation still wins.
+    s.phase = run_phase::cancelled;
   }
   if (waiting.empty()) ext.erase("waitingOn");
   else ext["waitingOn"] = std::move(waiting);
@@ -822,6 +835,15 @@ void cancel_run_in_tx(engine::impl& e, storage::write_transaction& tx, std::uint
     if (str_of(rec, "state") != "open") return true;
     open.push_back(payload_of_callback_key(key));
     if (auto c = parse_run_id(str_of(rec, "childRunId"))) children.push_back(*c);
+    return true;
+  });
+  // D8 "cancel_run cascades to children": also every other child linked to
+  // the run (its callback already resolved: by complete_step from the host,
+  // for instance) that still runs; nothing will ever consume its result.
+  // Finished ones contribute nothing (see the top of this function).
+  tx.scan(storage::table::callbacks, child_link_prefix(run), [&](std::string_view key, std::string_view) {
+    const std::uint64_t c = get_be64(key.data() + 9);
+    if (std::find(children.begin(), children.end(), c) == children.end()) children.push_back(c);
     return true;
   });
   for (auto c : children) cancel_run_in_tx(e, tx, c, reason, run, now, mine);

@@ -152,8 +152,9 @@ std::string decorate_response(std::string_view response, const async_extra& extr
 std::string resolve_callback(engine::impl& e, storage::write_transaction& tx, const token::payload& cb,
                              const step_result& r, std::string_view digest_hex, std::int64_t now);
 
-/// Cancels `run` (and, first, every child linked to one of its open
-/// callbacks, recursively) inside tx. Returns the runs cancelled, `run`
+/// Cancels `run` (and, first, every child linked to it: those holding one of
+/// its open callbacks, then any other linked child still running,
+/// recursively) inside tx. Returns the runs cancelled, `run`
 /// last. A run already cancelled or complete contributes nothing.
 void cancel_run_in_tx(engine::impl& e, storage::write_transaction& tx, std::uint64_t run,
                       std::optional<std::string> reason, std::optional<std::uint64_t> cascaded_from,

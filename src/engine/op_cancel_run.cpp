@@ -1,6 +1,7 @@
 // cancel_run (D8): {runId, reason?}. Phase Cancelled, event run_cancelled,
-// in one write transaction with the cascade: every child run linked to an
-// open callback of the run is cancelled first (recursively), and a cancelled
+// in one write transaction with the cascade: every child run linked to the
+// run (an open callback's child first, then children whose callback was
+// already resolved but still run) is cancelled first (recursively), and a cancelled
 // child completes its parent's step with status cancelled. Open callbacks
 // left (suspended steps) are resolved as cancelled, so a racing
 // complete_step loses with RUN_CANCELLED.

@@ -10,6 +10,7 @@
 #include "engine/callbacks.hpp"
 
 #include <tokenrail/json/canonical.hpp>
+#include <tokenrail/json_parse.hpp>
 
 namespace tokenrail::engine_detail {
 
@@ -37,7 +38,17 @@ std::string op_expire_callbacks(engine::impl& e, const boost::json::object& req)
       r.resolved_by = "expire_callbacks";
       resolve_callback(e, tx, cb, r, {}, now);
       boost::json::object o;
-      o["callbackToken"] = codec->mint(token::kind::callback, cb);
+      // The token suspend_step handed out (recorded in its response), so the
+      // host can match the expiry with the token it holds: after rotate_key
+      // a fresh mint would differ (another key id), though both verify.
+      std::string held;
+      if (auto text = str_of(*rec, "suspendResponse"); !text.empty()) {
+        boost::system::error_code ec;
+        auto v = parse_json_text(text, ec);
+        if (!ec && v.is_object())
+          if (auto* t = v.as_object().if_contains("callbackToken"); t && t->is_string()) held = t->get_string();
+      }
+      o["callbackToken"] = held.empty() ? codec->mint(token::kind::callback, cb) : held;
       o["runId"] = format_run_id(cb.run_id);
       o["nodeId"] = format_node_id(cb.run_id, cb.node_seq);
       o["stepId"] = str_of(*rec, "stepId");

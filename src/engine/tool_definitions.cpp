@@ -50,7 +50,7 @@ constexpr row rows[] = {
                          "description": "groups runs; generated when absent"},
            "labels": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 1024}},
            "idempotencyKey": {"type": "string", "minLength": 1, "maxLength": 256,
-                              "description": "the same key returns the first start's response"},
+                              "description": "the same key with the same request returns the first start's response; with another request: INVALID_REQUEST"},
            "correlation": {"type": "object", "additionalProperties": false,
                            "properties": {"traceId": {"type": "string", "maxLength": 256},
                                           "flowId": {"type": "string", "maxLength": 256},

@@ -7,7 +7,7 @@
 
 using namespace trtest;
 
-TEST_CASE("suspend_step hands the step elsewhere; complete_step success advances like continue", "[async][callbacks]") {
+TEST_CASE("suspend_step hands the step elsewhere, complete_step success advances like continue", "[async][callbacks]") {
   const auto backend = GENERATE(from_range(backends()));
   auto e = async_engine(backend);
   if (!e) return;
@@ -346,5 +346,186 @@ TEST_CASE("a completion's output goes through the step's validation", "[async][c
   CHECK(g.at("status").at("pendingStepId") == "report");
   CHECK(g.at("status").at("lastResult").at("status") == "error");
   CHECK(g.at("status").at("lastResult").at("errorCode") == "OUTPUT_REJECTED");
+  CHECK(verify(*e).ok);
+}
+
+// ---- audit (D5-D8 operation semantics) ---------------------------------------
+
+TEST_CASE("a suspended fork step of a completed run waits like any other suspended step", "[async][callbacks][forks]") {
+  // D4: an old stateToken stays usable for forks, also on a completed run.
+  // D8: once suspended, the step belongs to its callback: the agent cannot
+  // advance the same pair meanwhile (else the callback would later advance
+  // the same attempt a second time).
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = async_engine(backend);
+  if (!e) return;
+  auto r0 = start(*e, "lin3");
+  const auto run = run_id_of(r0);
+  auto r1 = advance(*e, r0);
+  auto r2 = advance(*e, r1);
+  REQUIRE(advance(*e, r2).at("isComplete") == true);
+  REQUIRE(phase(*e, run) == "Completed");
+
+  auto h = call(*e, "continue_workflow", json::object{{"stateToken", r1.at("stateToken")}});
+  REQUIRE(h.at("pending").at("stepId") == "s2");
+  auto s = suspend(*e, h);
+  INFO(json::serialize(s));
+  REQUIRE(error_code(s) == "");
+  CHECK(phase(*e, run) == "Waiting");
+  CHECK(error_code(advance(*e, h, "agent did it too")) == "STEP_SUSPENDED");
+  CHECK(get_run(*e, run).at("status").at("nodeCount") == 4);
+
+  // A failed attempt: the run is back to what it was (its preferred tip is complete).
+  auto b = complete(*e, s.at("callbackToken"), result("error"));
+  REQUIRE(b.at("kind") == "blocked");
+  auto g = get_run(*e, run);
+  INFO(json::serialize(g));
+  CHECK(g.at("status").at("phase") == "Completed");
+  CHECK(g.at("status").at("pendingStepId").is_null());
+  CHECK_FALSE(g.at("status").at("completedAt").is_null());
+
+  // Retry with the returned ackToken: suspend, and a success forks once.
+  auto s2 = suspend(*e, b);
+  REQUIRE(error_code(s2) == "");
+  CHECK(error_code(advance(*e, b, "racing agent")) == "STEP_SUSPENDED");
+  auto c = complete(*e, s2.at("callbackToken"), result("success", "worker"));
+  INFO(json::serialize(c));
+  CHECK(c.at("kind") == "ok");
+  CHECK(c.at("pending").at("stepId") == "s3");
+  g = get_run(*e, run);
+  CHECK(g.at("status").at("nodeCount") == 5);
+  CHECK(g.at("status").at("tips").as_array().size() == 2);
+  CHECK(g.at("status").at("pendingStepId") == "s3");
+  CHECK(verify(*e).ok);
+}
+
+TEST_CASE("expire_callbacks: before, exactly at and after the deadline", "[async][callbacks][timeout]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = async_engine(backend);
+  if (!e) return;
+  auto r = start(*e, "lin3");
+  auto s = suspend(*e, r, 1000);
+  REQUIRE(error_code(s) == "");
+  auto sus = events_of_kind(*e, "step_suspended");
+  REQUIRE(sus.size() == 1);
+  const std::int64_t deadline = sus[0].at("data").at("expiresAt").to_number<std::int64_t>();
+
+  CHECK(call(*e, "expire_callbacks", json::object{{"now", 0}}).at("expired").as_array().empty());
+  CHECK(call(*e, "expire_callbacks", json::object{{"now", deadline - 1}}).at("expired").as_array().empty());
+  CHECK(phase(*e, run_id_of(r)) == "Waiting");
+  auto x = call(*e, "expire_callbacks", json::object{{"now", deadline}});
+  INFO(json::serialize(x));
+  REQUIRE(x.at("expired").as_array().size() == 1);
+  CHECK(x.at("expired").at(0).at("callbackToken") == s.at("callbackToken"));
+  CHECK(x.at("expired").at(0).at("expiresAt") == s.at("expiresAt"));
+  CHECK(call(*e, "expire_callbacks", json::object{{"now", deadline + 1'000'000}}).at("expired").as_array().empty());
+
+  // After expiry: completion and re-suspension of the pair lose; a fresh attempt works.
+  auto late = complete(*e, s.at("callbackToken"), result("success", "late"));
+  CHECK(error_code(late) == "CALLBACK_ALREADY_RESOLVED");
+  CHECK(late.at("error").at("details").at("resolution") == "expired");
+  CHECK(late.at("error").at("details").at("recordedResponse").at("kind") == "blocked");
+  CHECK(error_code(suspend(*e, r)) == "CALLBACK_ALREADY_RESOLVED");
+  auto g = get_run(*e, run_id_of(r));
+  CHECK(g.at("status").at("phase") == "Running");
+  CHECK(g.at("status").at("waitingOn").as_array().empty());
+  CHECK(g.at("status").at("lastResult").at("status") == "timeout");
+  auto re = call(*e, "continue_workflow", json::object{{"stateToken", r.at("stateToken")}});
+  CHECK(advance(*e, re).at("pending").at("stepId") == "s2");
+  CHECK(verify(*e).ok);
+}
+
+TEST_CASE("complete_step and suspend_step replays: same body, different body", "[async][callbacks][idempotency]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = async_engine(backend);
+  if (!e) return;
+  auto r = start(*e, "lin3");
+  const std::string s_text = json::serialize(suspend(*e, r, 5000));
+  // Suspend twice (even with another timeout): the first response.
+  CHECK(json::serialize(suspend(*e, r, 5000)) == s_text);
+  CHECK(json::serialize(suspend(*e, r, 99)) == s_text);
+  const auto s = json::parse(s_text);
+  auto failed = result("error", "boom");
+  failed["errorCode"] = "5001";
+  const std::string first = complete_text(*e, s.at("callbackToken"), failed);
+  CHECK(json::parse(first).at("kind") == "blocked");
+  CHECK(complete_text(*e, s.at("callbackToken"), failed) == first);
+  auto other = complete(*e, s.at("callbackToken"), result("success", "ok"));
+  CHECK(error_code(other) == "CALLBACK_ALREADY_RESOLVED");
+  CHECK(other.at("error").at("details").at("recordedResponse") == json::parse(first));
+  CHECK(events_of_kind(*e, "step_completed").size() == 1);
+  CHECK(get_run(*e, run_id_of(r)).at("status").at("nodeCount") == 1);
+  CHECK(verify(*e).ok);
+}
+
+TEST_CASE("rotate_key: old tokens of every kind keep working and expire_callbacks names the token the host holds",
+          "[async][callbacks][rotation]") {
+  auto e = async_engine("memory");   // rotation needs a keyring it owns (memory store)
+  REQUIRE(e);
+  auto r = start(*e, "lin3");
+  auto r1 = advance(*e, r, "one");
+  auto timed = start(*e, "lin3");
+  auto st = suspend(*e, timed, 1000);
+  auto held = start(*e, "lin3");
+  auto sh = suspend(*e, held);
+  auto p = start(*e, "async-parent");
+  auto sp = suspend(*e, p);
+  auto child = call(*e, "start_workflow", json::object{{"workflowId", "async-child"},
+                                                       {"parent", json::object{{"callbackToken", sp.at("callbackToken")}}}});
+  REQUIRE(error_code(child) == "");
+  auto fan = advance(*e, start(*e, "async-fanout", json::object{{"area", "x"}}), "prep");
+  REQUIRE(fan.at("pending").at("delegations").as_array().size() == 3);
+  const std::string replay_before = json::serialize(advance(*e, r, "one"));
+
+  REQUIRE(error_code(call(*e, "rotate_key", json::object{})) == "");
+
+  // st / ak: replay of a recorded advance, rehydrate, advance.
+  CHECK(json::serialize(advance(*e, r, "one")) == replay_before);
+  auto re = call(*e, "continue_workflow", json::object{{"stateToken", r1.at("stateToken")}});
+  REQUIRE(error_code(re) == "");
+  CHECK(re.at("pending").at("stepId") == "s2");
+  CHECK(advance(*e, r1, "two").at("pending").at("stepId") == "s3");
+  // ck.
+  auto ck = call(*e, "checkpoint_workflow", json::object{{"checkpointToken", r.at("checkpointToken")}, {"notesMarkdown", "n"}});
+  CHECK(error_code(ck) == "");
+  // cb: complete_step with a callback token minted before the rotation.
+  CHECK(complete(*e, sh.at("callbackToken"), result("success", "held")).at("kind") == "ok");
+  // cb in a child's spec (parent link and delegations), minted before the rotation.
+  REQUIRE(advance(*e, child, "child done").at("isComplete") == true);
+  CHECK(phase(*e, run_id_of(p)) == "Running");
+  for (const auto& d : fan.at("pending").at("delegations").as_array())
+    REQUIRE(drive_to_end(*e, d.at("stateToken"), "r").at("isComplete") == true);
+  CHECK(get_run(*e, run_id_of(fan)).at("status").at("pendingStepId") == "merge");
+  // expire_callbacks reports the callbackToken suspend_step returned, so the
+  // host can match it with what it holds.
+  auto x = call(*e, "expire_callbacks", json::object{{"now", std::int64_t(1'800'000'000'000)}});
+  INFO(json::serialize(x));
+  REQUIRE(x.at("expired").as_array().size() == 1);
+  CHECK(x.at("expired").at(0).at("callbackToken") == st.at("callbackToken"));
+  CHECK(verify(*e).ok);
+}
+
+TEST_CASE("cancel_run of a completed run that waits on a suspended fork step", "[async][callbacks][forks][cancel]") {
+  // The run is Waiting (not Completed) while the fork's callback is open, so
+  // cancel_run applies: the callback resolves as cancelled and the run ends Cancelled.
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = async_engine(backend);
+  if (!e) return;
+  auto r0 = start(*e, "lin3");
+  const auto run = run_id_of(r0);
+  auto r1 = advance(*e, r0);
+  REQUIRE(advance(*e, advance(*e, r1)).at("isComplete") == true);
+  auto h = call(*e, "continue_workflow", json::object{{"stateToken", r1.at("stateToken")}});
+  auto s = suspend(*e, h, 1000);
+  REQUIRE(error_code(s) == "");
+  auto x = call(*e, "cancel_run", json::object{{"runId", run}});
+  INFO(json::serialize(x));
+  CHECK(error_code(x) == "");
+  auto g = get_run(*e, run);
+  INFO(json::serialize(g));
+  CHECK(g.at("status").at("phase") == "Cancelled");
+  CHECK(g.at("status").at("waitingOn").as_array().empty());
+  CHECK(error_code(complete(*e, s.at("callbackToken"), result("success", "late"))) == "RUN_CANCELLED");
+  CHECK(call(*e, "expire_callbacks", json::object{{"now", std::int64_t(1'900'000'000'000)}}).at("expired").as_array().empty());
   CHECK(verify(*e).ok);
 }

@@ -116,3 +116,63 @@ TEST_CASE("complete_step racing cancel_run: one of them wins cleanly", "[async][
   }
   CHECK(verify(*e).ok);
 }
+
+TEST_CASE("cancel_run cascades to a linked child whose callback was already resolved by the host",
+          "[async][cancel][child]") {
+  // D8 "cancel_run cascades to children": every child run linked to the
+  // run, not only those still holding an open callback. Here the host
+  // completed the parent's callback itself (error) while the child ran on.
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = async_engine(backend);
+  if (!e) return;
+  auto p = start(*e, "async-parent");
+  auto sp = suspend(*e, p);
+  auto c = start_child_of(*e, "async-child", sp.at("callbackToken"));
+  REQUIRE(error_code(c) == "");
+  const auto P = run_id_of(p), C = run_id_of(c);
+  auto b = complete(*e, sp.at("callbackToken"), result("error"));
+  REQUIRE(b.at("kind") == "blocked");
+  CHECK(phase(*e, P) == "Running");
+  CHECK(phase(*e, C) == "Running");
+
+  auto x = call(*e, "cancel_run", json::object{{"runId", P}});
+  INFO(json::serialize(x));
+  CHECK(x.at("cancelled") == (json::array{C, P}));
+  CHECK(phase(*e, C) == "Cancelled");
+  CHECK(get_run(*e, C).at("status").at("cancellation").at("cascadedFrom") == P);
+  // The child completing after its parent was cancelled: refused.
+  CHECK(error_code(advance(*e, c, "too late")) == "RUN_CANCELLED");
+  // The parent's recorded failed attempt is untouched.
+  CHECK(get_run(*e, P).at("status").at("lastResult").at("status") == "error");
+  CHECK(verify(*e).ok);
+}
+
+TEST_CASE("cancel_run while a callback is pending and a child is mid-flight", "[async][cancel]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = async_engine(backend);
+  if (!e) return;
+  auto p = start(*e, "async-parent");
+  auto sp = suspend(*e, p, 60'000);
+  auto c = start_child_of(*e, "async-child", sp.at("callbackToken"));
+  const auto P = run_id_of(p), C = run_id_of(c);
+  // The child rehydrates (mid-flight) before the cancel.
+  auto mid = call(*e, "continue_workflow", json::object{{"stateToken", c.at("stateToken")}});
+  auto x = call(*e, "cancel_run", json::object{{"runId", P}});
+  CHECK(x.at("cancelled") == (json::array{C, P}));
+  auto g = get_run(*e, P);
+  INFO(json::serialize(g));
+  CHECK(g.at("status").at("phase") == "Cancelled");
+  CHECK(g.at("status").at("waitingOn").as_array().empty());
+  CHECK(g.at("status").at("pendingStepId") == "delegate");
+  CHECK(g.at("status").at("children").at(0).at("phase") == "Cancelled");
+  CHECK(error_code(advance(*e, mid)) == "RUN_CANCELLED");
+  CHECK(error_code(complete(*e, sp.at("callbackToken"), result("success"))) == "RUN_CANCELLED");
+  // A pending deadline does not fire for a cancelled run.
+  CHECK(call(*e, "expire_callbacks", json::object{{"now", std::int64_t(1'900'000'000'000)}}).at("expired").as_array().empty());
+  // Rehydrate stays read-only; suspending the fresh attempt is refused.
+  auto re = call(*e, "continue_workflow", json::object{{"stateToken", p.at("stateToken")}});
+  REQUIRE(error_code(re) == "");
+  CHECK(error_code(suspend(*e, re)) == "RUN_CANCELLED");
+  CHECK(error_code(advance(*e, re)) == "RUN_CANCELLED");
+  CHECK(verify(*e).ok);
+}

@@ -157,7 +157,7 @@ TEST_CASE("with one shared secret, repeated checkpoints and keyed starts answer 
   CHECK(verify_report_of(*b).ok);
 }
 
-TEST_CASE("a later export of a grown session extends an earlier import; a diverged one is refused",
+TEST_CASE("a later export of a grown session extends an earlier import, a diverged one is refused",
           "[sessions][export]") {
   const auto backend = GENERATE(from_range(backends()));
   auto a = make_engine(backend, session_defs());

@@ -45,3 +45,70 @@ TEST_CASE("advancing a rehydrated ackToken of a node with a child creates a fork
 
   CHECK(verify(*e).ok);
 }
+
+TEST_CASE("forks from old stateTokens inside loops keep their iteration", "[engine][forks][loops]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = make_engine(backend, {}, {std::string(TOKENRAIL_FIXTURES) + "/workflows"});
+  if (!e) return;
+  auto r0 = start(*e, "perf-passes-for", json::object{{"passCount", 3}});
+  REQUIRE(error_code(r0) == "");
+  auto r1 = advance(*e, r0, "m1");   // warm-up iteration 2
+  REQUIRE(str(r1.at("pending"), "title") == "Measure (run 2)");
+  auto r2 = advance(*e, r1, "m2");   // pass 1
+  auto r3 = advance(*e, r2, "o1");   // pass 2
+  REQUIRE(str(r3.at("pending"), "title") == "Optimization pass 2 of 3");
+  auto r4 = advance(*e, r3, "o2");
+  auto r5 = advance(*e, r4, "o3");
+  REQUIRE(r5.at("pending").at("stepId") == "report");
+  REQUIRE(advance(*e, r5, "rep").at("isComplete") == true);
+
+  // Rewind to warm-up iteration 2: same prompt, and the branch goes on to pass 1.
+  auto h1 = call(*e, "continue_workflow", json::object{{"stateToken", r1.at("stateToken")}});
+  CHECK(h1.at("pending") == r1.at("pending"));
+  auto f1 = advance(*e, h1, "m2 again");
+  CHECK(f1.at("pending") == r2.at("pending"));
+  // Rewind to pass 2: the fork continues with pass 3, as the original did.
+  auto h3 = call(*e, "continue_workflow", json::object{{"stateToken", r3.at("stateToken")}});
+  CHECK(h3.at("pending") == r3.at("pending"));
+  auto f3 = advance(*e, h3, "o2 again");
+  INFO(json::serialize(f3));
+  CHECK(f3.at("pending") == r4.at("pending"));
+  // The original branch's nodes are untouched: its old pair still replays.
+  CHECK(advance(*e, r3, "o2") == r4);
+  auto g = call(*e, "get_run", json::object{{"runId", r0.at("session").at("runId")}});
+  CHECK(g.at("status").at("tips").as_array().size() == 3);
+  CHECK(g.at("status").at("pendingStepId") == "optimize");   // the newest branch
+  CHECK(verify(*e).ok);
+}
+
+TEST_CASE("forks from a completed run and from its final node", "[engine][forks]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = make_engine(backend, {linear_workflow("lin2", 2)});
+  if (!e) return;
+  auto r0 = start(*e, "lin2");
+  auto r1 = advance(*e, r0);
+  auto end = advance(*e, r1, "final");
+  REQUIRE(end.at("isComplete") == true);
+  const auto run = r0.at("session").at("runId");
+  // The final node: rehydrate says complete; there is nothing to acknowledge.
+  auto h = call(*e, "continue_workflow", json::object{{"stateToken", end.at("stateToken")}});
+  CHECK(h.at("isComplete") == true);
+  CHECK(h.at("nextIntent") == "complete");
+  CHECK_FALSE(h.as_object().contains("ackToken"));
+  // An ackToken for it (minted white-box) is refused: nothing to acknowledge.
+  const auto rid = tokenrail::engine_detail::parse_run_id(std::string(run.as_string()));
+  REQUIRE(rid);
+  const auto ak = e->internals().codec()->mint(tokenrail::token::kind::ack, {*rid, 2, 7});
+  json::object ack{{"stateToken", end.at("stateToken")}, {"ackToken", ak}};
+  CHECK(error_code(call(*e, "continue_workflow", ack)) == "RUN_COMPLETE");
+  // An old node of the completed run still forks, and that branch completes too.
+  auto h1 = call(*e, "continue_workflow", json::object{{"stateToken", r1.at("stateToken")}});
+  auto f = advance(*e, h1, "other final");
+  CHECK(f.at("isComplete") == true);
+  auto g = call(*e, "get_run", json::object{{"runId", run}});
+  INFO(json::serialize(g));
+  CHECK(g.at("status").at("phase") == "Completed");
+  CHECK(g.at("status").at("output").at("notesMarkdown") == "other final");
+  CHECK(g.at("status").at("tips").as_array().size() == 2);
+  CHECK(verify(*e).ok);
+}

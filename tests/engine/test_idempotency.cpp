@@ -86,3 +86,44 @@ TEST_CASE("tokens of different nodes or runs are refused as a scope mismatch", "
   auto r2 = call(*e, "continue_workflow", json::object{{"stateToken", a.at("stateToken")}, {"ackToken", a2.at("ackToken")}});
   CHECK(error_code(r2) == "TOKEN_SCOPE_MISMATCH");
 }
+
+TEST_CASE("start_workflow with an idempotencyKey: same request replays, another request is refused",
+          "[engine][idempotency]") {
+  // D6 applies its ack rule to starts too: the same key with the same body
+  // returns the first response byte for byte and writes nothing; the same
+  // key with another body must not silently hand back a run of something
+  // else (it is refused with the recorded response, like ACK_ALREADY_USED).
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = make_engine(backend, {linear_workflow("lin3", 3), linear_workflow("lin2", 2)});
+  if (!e) return;
+  json::object req{{"workflowId", "lin3"}, {"idempotencyKey", "k-1"}, {"context", json::object{{"ticket", "T-1"}}}};
+  const std::string first = e->call("start_workflow", json::serialize(req));
+  REQUIRE(error_code(json::parse(first)) == "");
+  auto before = e->internals().store->stats();
+  CHECK(e->call("start_workflow", json::serialize(req)) == first);
+  CHECK(e->internals().store->stats().entries == before.entries);
+
+  auto other = req;
+  other["workflowId"] = "lin2";
+  auto x = call(*e, "start_workflow", other);
+  INFO(json::serialize(x));
+  CHECK(error_code(x) == "INVALID_REQUEST");
+  CHECK(error_pointer(x) == "/idempotencyKey");
+  CHECK(x.at("error").at("details").at("recordedResponse") == json::parse(first));
+  CHECK(x.at("error").at("details").at("differs") == "/workflowId");
+  other = req;
+  other["context"] = json::object{{"ticket", "T-2"}};
+  auto y = call(*e, "start_workflow", other);
+  CHECK(error_code(y) == "INVALID_REQUEST");
+  CHECK(y.at("error").at("details").at("differs") == "/context");
+  CHECK(e->internals().store->stats().entries == before.entries);   // refusals write nothing
+  // The same request with its members in another order and 1.0 for 1 is the same request.
+  auto num = req;
+  num["idempotencyKey"] = "k-2";
+  num["context"] = json::object{{"n", 1}};
+  const std::string n1 = e->call("start_workflow", json::serialize(num));
+  CHECK(e->call("start_workflow", R"({"context":{"n":1.0},"idempotencyKey":"k-2","workflowId":"lin3"})") == n1);
+  // The first request still replays.
+  CHECK(e->call("start_workflow", json::serialize(req)) == first);
+  CHECK(verify(*e).ok);
+}

@@ -131,3 +131,58 @@ TEST_CASE("a workflow that delegates to itself is refused, not recursed forever"
   CHECK(error_code(r) == "WORKFLOW_RECURSIVE");
   CHECK(verify(*e).ok);
 }
+
+TEST_CASE("a delegation failed by the host: siblings finish, the late child changes nothing, cancel cascades",
+          "[async][delegations][cancel]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = async_engine(backend);
+  if (!e) return;
+  auto fan = enter_fan(*e);
+  const auto parent = run_id_of(fan);
+  const auto ds = fan.at("pending").at("delegations").as_array();
+  // The host fails child 0's callback (the token in the child's spec) while child 0 still runs.
+  const auto cb0 = get_run(*e, ds[0].at("runId")).at("spec").at("callbackToken");
+  auto failed = result("error");
+  failed["errorCode"] = "5001";
+  auto w = complete(*e, cb0, failed);
+  INFO(json::serialize(w));
+  CHECK(error_code(w) == "");
+  CHECK(phase(*e, parent) == "Waiting");   // resumes only when all have completed
+  for (int i : {1, 2}) REQUIRE(drive_to_end(*e, ds[i].at("stateToken"), "r").at("isComplete") == true);
+  auto g = get_run(*e, parent);
+  INFO(json::serialize(g));
+  CHECK(g.at("status").at("phase") == "Running");
+  CHECK(g.at("status").at("pendingStepId") == "fan");
+  CHECK(g.at("status").at("nodeCount") == 2);
+  CHECK(g.at("status").at("delegations").at(0).at("result") == "error");
+  CHECK(g.at("status").at("delegations").at(0).at("phase") == "Running");
+  // Child 0 finishing late completes itself only.
+  REQUIRE(drive_to_end(*e, ds[0].at("stateToken"), "late").at("isComplete") == true);
+  auto g2 = get_run(*e, parent);
+  CHECK(g2.at("status").at("nodeCount") == 2);
+  CHECK(g2.at("status").at("lastResult") == g.at("status").at("lastResult"));
+  CHECK(g2.at("status").at("delegations").at(0).at("phase") == "Completed");
+  // Cancelling the parent now: every child is finished, only the parent is cancelled.
+  auto x = call(*e, "cancel_run", json::object{{"runId", parent}});
+  CHECK(x.at("cancelled") == json::array{parent});
+  CHECK(verify(*e).ok);
+}
+
+TEST_CASE("cancelling a parent whose delegation was failed by the host cancels every child still running",
+          "[async][delegations][cancel]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = async_engine(backend);
+  if (!e) return;
+  auto fan = enter_fan(*e);
+  const auto parent = run_id_of(fan);
+  const auto ds = fan.at("pending").at("delegations").as_array();
+  const auto cb0 = get_run(*e, ds[0].at("runId")).at("spec").at("callbackToken");
+  REQUIRE(error_code(complete(*e, cb0, result("error"))) == "");
+  auto x = call(*e, "cancel_run", json::object{{"runId", parent}});
+  INFO(json::serialize(x));
+  CHECK(x.at("cancelled").as_array().size() == 4);
+  for (const auto& d : ds) CHECK(phase(*e, d.at("runId")) == "Cancelled");
+  CHECK(error_code(drive_to_end(*e, ds[0].at("stateToken"), "late")) == "RUN_CANCELLED");
+  CHECK(phase(*e, parent) == "Cancelled");
+  CHECK(verify(*e).ok);
+}
