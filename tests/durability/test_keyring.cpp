@@ -72,7 +72,7 @@ TEST_CASE("keyring: two processes at once on one store share tokens", "[durabili
   CHECK(theirs.at("pending").at("stepId") == "s3");
 }
 
-TEST_CASE("keyring: rotate_key keeps old tokens valid after reopen; the file is replaced atomically",
+TEST_CASE("keyring: rotate_key keeps old tokens valid after reopen, the file is replaced atomically",
           "[durability][keyring]") {
   const std::string dir = fresh_dir("kr_rot");
   const std::string keyring = dir + "/keyring.json";

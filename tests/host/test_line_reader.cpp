@@ -60,7 +60,7 @@ TEST_CASE("line_reader: lines, a huge line skipped, a last line without newline"
   ::close(fd);
 }
 
-TEST_CASE("line_reader: a line of exactly the limit passes; one more byte does not") {
+TEST_CASE("line_reader: a line of exactly the limit passes, one more byte does not") {
   std::thread writer;
   int fd = pipe_with(std::string(1000, 'a') + "\n" + std::string(1001, 'b') + "\nok\n" + std::string(5000, 'c'), writer);
   line_reader r(fd, 1000);

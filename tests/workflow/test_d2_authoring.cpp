@@ -139,7 +139,7 @@ TEST_CASE("for loops: count as a number or as a (dotted) variable name, custom i
   CHECK(titles == ids{"a1", "a2", "b1", "b2", "b3"});
 }
 
-TEST_CASE("count and maxIterations written with a zero fraction (2.0) are integers; 2.5 is not") {
+TEST_CASE("count and maxIterations written with a zero fraction (2.0) are integers, 2.5 is not") {
   auto c = must_compile(wf("for-float", R"([
     {"id":"lit","type":"loop","title":"L","loop":{"type":"for","count":2.0,"maxIterations":9.0},
      "body":[{"id":"a","title":"a{{currentIteration}}","prompt":"p"}]}])"));
@@ -247,7 +247,7 @@ TEST_CASE("a condition that cannot be evaluated is false and reported in warning
   CHECK(t.warnings[0].pointer == "/steps/0/runCondition/gt");
 }
 
-TEST_CASE("templating: {{a.b.c}} from context and loop variables; unresolved stays visible") {
+TEST_CASE("templating: {{a.b.c}} from context and loop variables, unresolved stays visible") {
   auto c = must_compile(wf("tpl", R"([
     {"id":"l","type":"loop","title":"L","loop":{"type":"forEach","items":"svc","itemVar":"s","maxIterations":3},
      "body":[{"id":"x","title":"{{s.name}} v{{ s.meta.version }}",

@@ -271,7 +271,7 @@ TEST_CASE("promptBlocks, fragments, guidance, confirmation, extras and delegatio
   CHECK_FALSE(render(*wf.prog, next.at, ctx, w).require_confirmation);
 }
 
-TEST_CASE("cursor JSON is compact and round-trips; bad stored cursors are STORE_CORRUPT") {
+TEST_CASE("cursor JSON is compact and round-trips, bad stored cursors are STORE_CORRUPT") {
   cursor c;
   c.step = 3;
   CHECK(json::serialize(c.to_json()) == R"({"s":3})");

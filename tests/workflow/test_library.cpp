@@ -7,7 +7,7 @@
 using namespace wf_test;
 namespace fs = std::filesystem;
 
-TEST_CASE("the fixtures directory loads; list() is sorted and excludes routines") {
+TEST_CASE("the fixtures directory loads, list() is sorted and excludes routines") {
   const library& lib = fixtures();
   std::vector<std::string> listed;
   for (const auto& c : lib.list()) listed.push_back(c->id);

@@ -70,7 +70,7 @@ TEST_CASE("schema rule over an artifact of a kind, with the violation's pointer"
   CHECK(no_owner[0].pointer.rfind("/output/artifacts/1/items/0", 0) == 0);
 }
 
-TEST_CASE("rules without a message get a generated one; conditions gate rules") {
+TEST_CASE("rules without a message get a generated one, conditions gate rules") {
   auto def = parse_json(R"({
     "id":"v","name":"v","description":"d","version":"1",
     "steps":[{"id":"s","title":"t","prompt":"p","validationCriteria":[
