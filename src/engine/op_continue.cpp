@@ -58,6 +58,16 @@ std::string rehydrate(engine::impl& e, const token::payload& st) {
   std::string response;
   e.store->read([&](storage::read_transaction& tx) {
     auto info = e.run(tx, st.run_id);
+    // A cancelled run takes no more advances (nor suspends): a fresh
+    // ackToken and "perform_pending_then_continue" would send the agent to
+    // do work it can never hand in. (A waiting run still rehydrates: its
+    // callback may fail, and the step is then pending again.)
+    if (auto sv = tx.get(storage::table::runs, run_status_key(st.run_id));
+        sv && decode_status(*sv).phase == run_phase::cancelled) {
+      boost::json::object d;
+      d["runId"] = format_run_id(st.run_id);
+      fail(errc::RUN_CANCELLED, "the run was cancelled; it takes no more steps", std::move(d));
+    }
     auto node = load_node(tx, st.run_id, st.node_seq);
     step_response_in out;
     out.kind = "ok";

@@ -32,6 +32,9 @@ TEST_CASE("cancel_run cancels a run and is idempotent", "[async][cancel]") {
   CHECK(g.at("status").at("cancellation").at("reason") == "user asked");
   CHECK(error_code(advance(*e, r)) == "RUN_CANCELLED");
   CHECK(error_code(suspend(*e, r)) == "RUN_CANCELLED");
+  // Nor does it rehydrate: no fresh ackToken for work that cannot be handed in.
+  auto re = call(*e, "continue_workflow", json::object{{"stateToken", r.at("stateToken")}});
+  CHECK(error_code(re) == "RUN_CANCELLED");
   CHECK(events_of_kind(*e, "run_cancelled").size() == 1);
 
   auto done = start(*e, "lin3");
@@ -169,10 +172,9 @@ TEST_CASE("cancel_run while a callback is pending and a child is mid-flight", "[
   CHECK(error_code(complete(*e, sp.at("callbackToken"), result("success"))) == "RUN_CANCELLED");
   // A pending deadline does not fire for a cancelled run.
   CHECK(call(*e, "expire_callbacks", json::object{{"now", std::int64_t(1'900'000'000'000)}}).at("expired").as_array().empty());
-  // Rehydrate stays read-only; suspending the fresh attempt is refused.
-  auto re = call(*e, "continue_workflow", json::object{{"stateToken", p.at("stateToken")}});
-  REQUIRE(error_code(re) == "");
-  CHECK(error_code(suspend(*e, re)) == "RUN_CANCELLED");
-  CHECK(error_code(advance(*e, re)) == "RUN_CANCELLED");
+  // Rehydrating either run is refused too: no fresh ackToken for a step
+  // that can never be handed in.
+  CHECK(error_code(call(*e, "continue_workflow", json::object{{"stateToken", p.at("stateToken")}})) == "RUN_CANCELLED");
+  CHECK(error_code(call(*e, "continue_workflow", json::object{{"stateToken", mid.at("stateToken")}})) == "RUN_CANCELLED");
   CHECK(verify(*e).ok);
 }
