@@ -12,8 +12,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <new>
 #include <string>
+
+#include <malloc.h>   // malloc_usable_size
 
 namespace tokenrail::token {
 
@@ -145,13 +148,17 @@ std::string keyring::to_json() const {
 namespace {
 
 /// The upstream of from_json's arena: heap blocks that are wiped before
-/// they are freed (monotonic_resource frees them with their sizes when it
-/// is destroyed).
+/// they are freed. The whole block is wiped, as malloc sized it: the size
+/// monotonic_resource passes back is not the one it asked for.
 class wiping_heap final : public boost::json::memory_resource {
-  void* do_allocate(std::size_t n, std::size_t align) override { return ::operator new(n, std::align_val_t(align)); }
-  void do_deallocate(void* p, std::size_t n, std::size_t align) override {
-    sodium_memzero(p, n);
-    ::operator delete(p, n, std::align_val_t(align));
+  void* do_allocate(std::size_t n, std::size_t align) override {
+    void* p = align <= alignof(std::max_align_t) ? std::malloc(n) : std::aligned_alloc(align, (n + align - 1) / align * align);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  void do_deallocate(void* p, std::size_t, std::size_t) override {
+    sodium_memzero(p, ::malloc_usable_size(p));
+    std::free(p);
   }
   bool do_is_equal(const boost::json::memory_resource& other) const noexcept override { return this == &other; }
 };
