@@ -238,31 +238,34 @@ const op_entry* find_op(std::string_view name) {
   return nullptr;
 }
 
-/// True if v holds a number without a JSON form; `pointer` then names it.
-/// A literal beyond the double range (1e400) parses to infinity, and a C++
-/// host's call_json may hand in NaN: written out, either would become null
-/// (in a context, null even deletes the key), and an operation that
-/// canonicalizes only a part of the request would name the wrong field.
-bool find_non_finite(const boost::json::value& v, std::string& pointer) {
+/// True if v holds a number without a JSON form; `pointer`, if given, then
+/// names it. A literal beyond the double range (1e400) parses to infinity,
+/// and a C++ host's call_json may hand in NaN: written out, either would
+/// become null (in a context, null even deletes the key), and an operation
+/// that canonicalizes only a part of the request would name the wrong
+/// field. Every request is checked without a pointer (no string is built);
+/// only a refused one is walked again for it.
+bool find_non_finite(const boost::json::value& v, std::string* pointer) {
   if (v.is_double()) return !std::isfinite(v.get_double());
-  const std::size_t at = pointer.size();
+  const std::size_t at = pointer ? pointer->size() : 0;
   if (const auto* a = v.if_array()) {
     for (std::size_t i = 0; i < a->size(); ++i) {
-      pointer.push_back('/');
-      pointer += std::to_string(i);
+      if (pointer) pointer->append("/").append(std::to_string(i));
       if (find_non_finite((*a)[i], pointer)) return true;
-      pointer.resize(at);
+      if (pointer) pointer->resize(at);
     }
   } else if (const auto* o = v.if_object()) {
     for (const auto& kv : *o) {
-      pointer.push_back('/');
-      for (char c : kv.key()) {   // RFC 6901 escaping
-        if (c == '~') pointer += "~0";
-        else if (c == '/') pointer += "~1";
-        else pointer.push_back(c);
+      if (pointer) {
+        pointer->push_back('/');
+        for (char c : kv.key()) {   // RFC 6901 escaping
+          if (c == '~') *pointer += "~0";
+          else if (c == '/') *pointer += "~1";
+          else pointer->push_back(c);
+        }
       }
       if (find_non_finite(kv.value(), pointer)) return true;
-      pointer.resize(at);
+      if (pointer) pointer->resize(at);
     }
   }
   return false;
@@ -279,8 +282,11 @@ std::string dispatch(engine::impl& e, std::string_view operation, const boost::j
     d["known"] = std::move(known);
     fail(errc::UNKNOWN_OPERATION, "no operation is named '" + std::string(operation) + "'", std::move(d));
   }
-  if (std::string pointer; find_non_finite(request, pointer))
+  if (find_non_finite(request, nullptr)) {
+    std::string pointer;
+    find_non_finite(request, &pointer);
     throw failure(error::at(errc::INVALID_REQUEST, pointer, "a finite number within the range of a double"));
+  }
   const tool_definition* def = find_tool_definition(operation);
   if (def) {
     // The hot operations have a hand-written check equal to their schema
