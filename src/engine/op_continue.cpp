@@ -54,21 +54,28 @@ void canonical_member(std::string& out, std::string_view name, const boost::json
   }
 }
 
+void refuse_phase(const run_status& s, std::uint64_t run) {
+  // Runs twice per advance: build the error details only when refusing.
+  if (s.phase != run_phase::cancelled && s.phase != run_phase::waiting) return;
+  boost::json::object d;
+  d["runId"] = format_run_id(run);
+  if (s.phase == run_phase::cancelled) fail(errc::RUN_CANCELLED, "the run was cancelled", std::move(d));
+  if (s.phase == run_phase::waiting)
+    fail(errc::STEP_SUSPENDED, "the step is suspended on a callback; complete it with complete_step", std::move(d));
+}
+
 std::string rehydrate(engine::impl& e, const token::payload& st) {
   std::string response;
   e.store->read([&](storage::read_transaction& tx) {
     auto info = e.run(tx, st.run_id);
-    // A cancelled run takes no more advances (nor suspends): a fresh
-    // ackToken and "perform_pending_then_continue" would send the agent to
-    // do work it can never hand in. (A waiting run still rehydrates: its
-    // callback may fail, and the step is then pending again.)
-    if (auto sv = tx.get(storage::table::runs, run_status_key(st.run_id));
-        sv && decode_status(*sv).phase == run_phase::cancelled) {
-      boost::json::object d;
-      d["runId"] = format_run_id(st.run_id);
-      fail(errc::RUN_CANCELLED, "the run was cancelled; it takes no more steps", std::move(d));
-    }
     auto node = load_node(tx, st.run_id, st.node_seq);
+    // A cancelled run takes no more advances, and a waiting one none until
+    // its callback resolves: a fresh ackToken with "perform_pending_then_
+    // continue" would send the agent to do work it cannot hand in. The
+    // same refusal an advance would get, before the work is done. (A
+    // complete node hands out no ackToken: it still reads back.)
+    if (!node.rec.complete)
+      if (auto sv = tx.get(storage::table::runs, run_status_key(st.run_id))) refuse_phase(decode_status(*sv), st.run_id);
     step_response_in out;
     out.kind = "ok";
     out.run = info.get();
@@ -84,16 +91,6 @@ std::string rehydrate(engine::impl& e, const token::payload& st) {
     response = step_response(e, std::move(out));
   });
   return response;
-}
-
-void refuse_phase(const run_status& s, std::uint64_t run) {
-  // Runs twice per advance: build the error details only when refusing.
-  if (s.phase != run_phase::cancelled && s.phase != run_phase::waiting) return;
-  boost::json::object d;
-  d["runId"] = format_run_id(run);
-  if (s.phase == run_phase::cancelled) fail(errc::RUN_CANCELLED, "the run was cancelled", std::move(d));
-  if (s.phase == run_phase::waiting)
-    fail(errc::STEP_SUSPENDED, "the step is suspended on a callback; complete it with complete_step", std::move(d));
 }
 
 }  // namespace

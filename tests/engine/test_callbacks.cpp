@@ -30,8 +30,10 @@ TEST_CASE("suspend_step hands the step elsewhere, complete_step success advances
   REQUIRE(g.at("status").at("waitingOn").as_array().size() == 1);
   CHECK(g.at("status").at("waitingOn").at(0).at("origin") == "suspend");
   CHECK(error_code(advance(*e, r)) == "STEP_SUSPENDED");
-  // Rehydrating stays possible (read-only).
-  CHECK(error_code(call(*e, "continue_workflow", json::object{{"stateToken", r.at("stateToken")}})) == "");
+  // Nor rehydrate it: a fresh ackToken would send the agent to do a step
+  // that is in someone else's hands.
+  CHECK(error_code(call(*e, "continue_workflow", json::object{{"stateToken", r.at("stateToken")}})) ==
+        "STEP_SUSPENDED");
 
   // Idempotent for the same pair.
   CHECK(e->call("suspend_step", json::serialize(json::object{{"stateToken", r.at("stateToken")},
@@ -248,9 +250,9 @@ TEST_CASE("suspend_step refuses what it cannot suspend", "[async][callbacks]") {
                                                             {"ackToken", next.at("ackToken")},
                                                             {"timeoutMs", 0}})) == "/timeoutMs");
   REQUIRE(error_code(suspend(*e, next)) == "");
-  // A second attempt (rehydrated) while the run waits.
-  auto re = call(*e, "continue_workflow", json::object{{"stateToken", next.at("stateToken")}});
-  CHECK(error_code(suspend(*e, re)) == "STEP_SUSPENDED");
+  // No second attempt while the run waits: rehydrating is refused.
+  CHECK(error_code(call(*e, "continue_workflow", json::object{{"stateToken", next.at("stateToken")}})) ==
+        "STEP_SUSPENDED");
   CHECK(error_code(complete(*e, next.at("stateToken"), result("success"))) == "TOKEN_WRONG_KIND");
   // A callback token for a step that was never suspended.
   auto cb_other = e->internals().codec()->mint(tokenrail::token::kind::callback, {1, 0, 0});
