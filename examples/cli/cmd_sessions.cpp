@@ -4,6 +4,7 @@
 #include <tokenrail/json/canonical.hpp>
 #include <tokenrail/host/render.hpp>
 
+#include <charconv>
 #include <iostream>
 
 namespace tokenrail::cli {
@@ -11,14 +12,15 @@ namespace tokenrail::cli {
 namespace json = boost::json;
 
 namespace {
-constexpr std::string_view help = R"(usage: tokenrail sessions [QUERY] [--json]
+constexpr std::string_view help = R"(usage: tokenrail sessions [QUERY] [--limit N] [--json]
 
-Lists sessions and runs of the store, most recent first, through the
-engine's resume_session operation (its candidates: up to 5, each with the
-run, its pending step and a fresh stateToken to continue from). QUERY
+Lists sessions and runs of the store, most recent first (best match first
+with a QUERY), through the engine's resume_session operation: each with the
+run, its pending step and a fresh stateToken to continue from. QUERY
 narrows the list by text (notes, workflow id, session id, context).
 
-  --json    print the engine's response instead of a table
+  --limit N  list at most N runs (1 to 1000; default 50)
+  --json     print the engine's response instead of a table
 )";
 
 std::string field(const json::value& v, std::string_view key) {
@@ -36,8 +38,16 @@ int cmd_sessions(const global_options& g, const args& a) {
   }
   bool as_json = false;
   std::string query;
-  for (const auto& s : a) {
+  std::int64_t limit = 50;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const std::string& s = a[i];
     if (s == "--json") as_json = true;
+    else if (s == "--limit") {
+      const std::string text = i + 1 < a.size() ? a[++i] : "";
+      const auto r = std::from_chars(text.data(), text.data() + text.size(), limit);
+      if (text.empty() || r.ec != std::errc() || r.ptr != text.data() + text.size() || limit < 1 || limit > 1000)
+        return usage_error("sessions", "--limit needs a number from 1 to 1000");
+    }
     else if (!s.empty() && s[0] == '-') return usage_error("sessions", "unknown option " + s);
     else if (query.empty()) query = s;
     else return usage_error("sessions", "one query at most");
@@ -51,6 +61,7 @@ int cmd_sessions(const global_options& g, const args& a) {
   if (!e) return exit_error;
   json::object req;
   if (!query.empty()) req["query"] = query;
+  req["limit"] = limit;
   auto r = call(*e, "resume_session", req);
   if (as_json || r.is_error()) {
     if (r.is_error()) std::cerr << host::render_error(r.value);

@@ -13,6 +13,9 @@ std::string op_resume_session(engine::impl& e, const boost::json::object& req) {
   if (auto* t = member(req, "query")) q.text = std::string(t->as_string());
   if (auto* s = member(req, "sessionId")) q.session_id = std::string(s->as_string());
   if (auto* w = member(req, "workflowId")) q.workflow_id = std::string(w->as_string());
+  // D6 says "up to 5" for the agent; a host listing the store (the CLI's
+  // `sessions`) may ask for more, within the schema's bound.
+  if (auto* l = member(req, "limit")) q.limit = l->to_number<std::size_t>();
   if (auto* r = member(req, "runId")) {
     auto id = parse_run_id(std::string_view(r->as_string()));
     if (!id) throw failure(error::at(errc::INVALID_REQUEST, "/runId", "run_ and 16 lowercase hex digits"));

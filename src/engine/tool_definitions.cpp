@@ -96,7 +96,8 @@ constexpr row rows[] = {
      "Find the runs to pick up again (after a new chat, a rewind, or a break). Send {query?, sessionId?, "
      "runId?, workflowId?}: query is free text matched against notes, checkpoints, context values, "
      "workflow id and session id. Returns {candidates: [{sessionId, runId, workflowId, pendingStepId, "
-     "isComplete, phase, lastActivityAt, whyMatched, stateToken}]}, at most 5, best first. Call "
+     "isComplete, phase, lastActivityAt, whyMatched, stateToken}]}, best first: 5 unless limit says "
+     "otherwise (hosts listing a store ask for more). Call "
      "continue_workflow with a candidate's stateToken alone to get its pending step and an ackToken. "
      "Read-only.",
      R"({"type": "object", "additionalProperties": false,
@@ -104,7 +105,8 @@ constexpr row rows[] = {
            "query": {"type": "string", "maxLength": 4096, "description": "words to look for; empty: most recent runs"},
            "sessionId": {"type": "string", "pattern": "^[!-}][!-~]{0,127}$"},
            "runId": {"type": "string", "pattern": "^run_[0-9a-f]{16}$"},
-           "workflowId": {"type": "string", "minLength": 1, "maxLength": 256}}})"},
+           "workflowId": {"type": "string", "minLength": 1, "maxLength": 256},
+           "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "description": "at most this many candidates, 5 when absent"}}})"},
 
     // ---- Async completion (issue 5, D8; src/engine/callbacks.hpp) ----
     {"suspend_step", false,

@@ -295,6 +295,15 @@ def case_sessions():
     assert out.startswith("SESSION\tRUN") and sid in out, out
     _, out, _ = store("sessions", "--json", check_rc=0)
     assert json.loads(out)["candidates"], out
+    # More runs than resume_session's default 5 are all listed (default 50).
+    for _ in range(7):
+        store("call", "start_workflow", json.dumps({"workflowId": "bug-triage"}), check_rc=0)
+    _, out, _ = store("sessions", check_rc=0)
+    assert len(out.splitlines()) == 1 + 8, out
+    _, out, _ = store("sessions", "--limit", "3", check_rc=0)
+    assert len(out.splitlines()) == 1 + 3, out
+    for bad in ("0", "1001", "x", ""):
+        store("sessions", "--limit", bad, check_rc=2)
 
 
 def case_export_import():

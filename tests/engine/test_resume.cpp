@@ -152,4 +152,13 @@ TEST_CASE("resume_session keeps the best five among many runs", "[sessions][resu
   const auto n = candidates(resume(*e, {{"query", "needle"}}));
   REQUIRE(n.size() == 1);
   CHECK(n[0].at("runId") == runs[42].at("session").at("runId"));
+  // A host listing the store asks for more; the order stays the same.
+  const auto many = candidates(resume(*e, {{"limit", 120}}));
+  REQUIRE(many.size() == 120);
+  CHECK(many[0].at("runId") == runs[42].at("session").at("runId"));   // its advance is the newest activity
+  for (std::size_t i = 1; i < 120; ++i)
+    CHECK(many[i - 1].at("lastActivityAt").as_string() >= many[i].at("lastActivityAt").as_string());
+  CHECK(candidates(resume(*e, {{"limit", 1000}})).size() == 150);
+  CHECK(error_pointer(resume(*e, {{"limit", 0}})) == "/limit");
+  CHECK(error_pointer(resume(*e, {{"limit", 1001}})) == "/limit");
 }

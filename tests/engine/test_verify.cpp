@@ -161,11 +161,12 @@ TEST_CASE("the session operations accept what their tool definitions allow and r
     const auto& schema = def->input_schema().as_object();
     for (const auto& p : schema.at("properties").as_object()) {
       // A value of the wrong type for every property: a number for
-      // strings and objects, a string where an object is expected.
+      // strings and objects, a string where an object or a number is
+      // expected.
       const auto& ps = p.value().as_object();
-      const bool wants_object = ps.contains("type") && ps.at("type") == "object";
+      const bool wants_number = ps.contains("type") && (ps.at("type") == "object" || ps.at("type") == "integer");
       json::object bad = req;
-      bad[p.key()] = wants_object ? json::value("x") : json::value(3);
+      bad[p.key()] = wants_number ? json::value("x") : json::value(3);
       auto r = call(*e, op, bad);
       INFO(json::serialize(r));
       CHECK(error_code(r) == "INVALID_REQUEST");
