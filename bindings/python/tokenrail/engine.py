@@ -99,12 +99,21 @@ class Engine:
         return False
 
     def __del__(self):
-        # Deterministic closing is close()/with; this only stops a leak.
+        # Deterministic closing is close()/with; this only stops a leak. The
+        # close runs on a thread of its own: __del__ can run on any thread,
+        # between a failed call and the read of that call's last error
+        # (per thread in the C library), and closing here would clear it.
+        handle = getattr(self, "_handle", None)
+        if handle is None:
+            return
+        self._handle = None
         try:
-            if getattr(self, "_handle", None) is not None:
-                self.close()
-        except Exception:
-            pass
+            threading.Thread(target=self._lib.tokenrail_engine_close, args=(handle,), daemon=True).start()
+        except Exception:  # no new threads (interpreter shutdown): close here
+            try:
+                self._lib.tokenrail_engine_close(handle)
+            except Exception:
+                pass
 
     # -- calls ------------------------------------------------------------
 
