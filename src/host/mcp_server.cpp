@@ -128,6 +128,12 @@ std::optional<json::value> mcp_server::handle_one(const json::value& message) {
   }
   const auto& m = message.get_object();
   const json::value* id = m.if_contains("id");
+  // A response (result or error, no method) is never answered, whatever its
+  // id: a peer that could not read one of our messages answers with an
+  // error whose id is null (JSON-RPC 2.0 section 5) or absent (the MCP
+  // TypeScript SDK's JSONRPCErrorResponse). Replying to it would answer an
+  // answer, and two peers doing so would never stop.
+  if (!m.contains("method") && (m.contains("result") || m.contains("error"))) return std::nullopt;
   if (id && !valid_id(*id)) {
     return error_reply(nullptr, rpc_error(invalid_request, "id must be a string or a number"));
   }
@@ -137,11 +143,7 @@ std::optional<json::value> mcp_server::handle_one(const json::value& message) {
     return error_reply(reply_id, rpc_error(invalid_request, "jsonrpc must be \"2.0\""));
   }
   const json::value* method = m.if_contains("method");
-  if (!method) {
-    // A response to a request we never send (or a stray one): nothing to say.
-    if (id && (m.contains("result") || m.contains("error"))) return std::nullopt;
-    return error_reply(reply_id, rpc_error(invalid_request, "method is missing"));
-  }
+  if (!method) return error_reply(reply_id, rpc_error(invalid_request, "method is missing"));
   if (!method->is_string()) {
     return error_reply(reply_id, rpc_error(invalid_request, "method must be a string"));
   }
@@ -172,7 +174,7 @@ mcp_server::outcome mcp_server::dispatch(std::string_view method, const json::va
   }
   if (method == "initialize") return initialize(params);
   if (method == "ping") return outcome::result(json::object());
-  if (method == "tools/list") return list_tools();
+  if (method == "tools/list") return list_tools(params);
   if (method == "tools/call") return call_tool(params);
   json::object data;
   data["method"] = method;
@@ -183,6 +185,17 @@ mcp_server::outcome mcp_server::initialize(const json::value* params) {
   const json::value* requested = params ? params->get_object().if_contains("protocolVersion") : nullptr;
   if (!requested || !requested->is_string()) {
     return outcome::error(invalid_params, "initialize needs params.protocolVersion (a string)");
+  }
+  // Required by every version's InitializeRequest; tolerated when missing
+  // (nothing here depends on them), refused when of the wrong type.
+  for (std::string_view key : {"capabilities", "clientInfo"}) {
+    const json::value* v = params->get_object().if_contains(key);
+    if (v && !v->is_object()) {
+      json::object data;
+      data["param"] = key;
+      return outcome::error(invalid_params, "initialize params.capabilities and params.clientInfo must be objects",
+                            std::move(data));
+    }
   }
   const auto& supported = mcp_protocol_versions();
   std::string_view want = requested->get_string();
@@ -206,7 +219,20 @@ mcp_server::outcome mcp_server::initialize(const json::value* params) {
   return outcome::result(std::move(result));
 }
 
-mcp_server::outcome mcp_server::list_tools() const {
+mcp_server::outcome mcp_server::list_tools(const json::value* params) const {
+  // The whole list is one page and no nextCursor is ever sent, so any
+  // cursor is one this server did not issue: "Invalid cursors SHOULD result
+  // in an error with code -32602" (MCP pagination utility, every version
+  // since 2024-11-05). Answering with the first page instead would hand a
+  // client the same tools twice. null counts as absent.
+  const json::value* cursor = params ? params->get_object().if_contains("cursor") : nullptr;
+  if (cursor && !cursor->is_null()) {
+    json::object data;
+    data["cursor"] = *cursor;
+    return outcome::error(invalid_params, cursor->is_string() ? "unknown cursor (this server does not paginate)"
+                                                              : "params.cursor must be a string",
+                          std::move(data));
+  }
   json::array list;
   for (const auto& t : tools_) {
     json::object tool;

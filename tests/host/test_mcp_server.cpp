@@ -208,3 +208,36 @@ TEST_CASE("mcp: a number beyond the double range in arguments is an error as dat
   CHECK(err.at("details").at("pointer").as_string() == "/context/x");
   CHECK(std::string(res.at("content").as_array()[0].at("text").as_string()).find("INVALID_REQUEST") != std::string::npos);
 }
+
+TEST_CASE("mcp: a response from the client is never answered, whatever its id") {
+  fixture f;
+  // A peer that could not read one of our messages answers with an error
+  // whose id is null (JSON-RPC 2.0 section 5) or absent (the TypeScript
+  // SDK's JSONRPCErrorResponse); answering that would answer an answer.
+  CHECK_FALSE(f.server.handle(R"({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}})"));
+  CHECK_FALSE(f.server.handle(R"({"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"}})"));
+  CHECK_FALSE(f.server.handle(R"({"jsonrpc":"2.0","id":null,"result":{}})"));
+  CHECK_FALSE(f.server.handle(R"([{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"x"}}])"));
+  // Without result or error it is still an invalid request.
+  CHECK(f.error_code(R"({"jsonrpc":"2.0","id":null})") == -32600);
+}
+
+TEST_CASE("mcp: tools/list refuses a cursor it never issued") {
+  fixture f;
+  // The list is one page (no nextCursor): any cursor is invalid, and
+  // "Invalid cursors SHOULD result in an error with code -32602".
+  CHECK(f.error_code(R"({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"cursor":"abc"}})") == -32602);
+  CHECK(f.error_code(R"({"jsonrpc":"2.0","id":2,"method":"tools/list","params":{"cursor":7}})") == -32602);
+  // No cursor (or a null one) is the first and only page.
+  CHECK(f.send(R"({"jsonrpc":"2.0","id":3,"method":"tools/list","params":{"cursor":null}})").at("result").at("tools").as_array().size() == 2);
+  auto r = f.send(R"({"jsonrpc":"2.0","id":4,"method":"tools/list","params":{"_meta":{"progressToken":1}}})");
+  CHECK(r.at("result").at("tools").as_array().size() == 2);
+  CHECK_FALSE(r.at("result").as_object().contains("nextCursor"));
+}
+
+TEST_CASE("mcp: initialize refuses capabilities or clientInfo of the wrong type") {
+  fixture f;
+  CHECK(f.error_code(R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":"all","clientInfo":{"name":"t","version":"1"}}})") == -32602);
+  CHECK(f.error_code(R"({"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":["t"]}})") == -32602);
+  CHECK(f.server.protocol_version().empty());
+}

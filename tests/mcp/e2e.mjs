@@ -60,7 +60,17 @@ async function mainFlow(client) {
   await client.ping();
 
   // tools/list: the agent-facing operations with their schemas.
-  const { tools } = await client.listTools();
+  const { tools, nextCursor } = await client.listTools();
+  check(nextCursor === undefined, 'the tool list is one page');
+  // A cursor the server never issued: "Invalid cursors SHOULD result in an
+  // error with code -32602" (MCP pagination).
+  let cursorCode = null;
+  try {
+    await client.listTools({ cursor: 'not-issued-by-the-server' });
+  } catch (e) {
+    cursorCode = e.code;
+  }
+  check(cursorCode === -32602, `unknown cursor -> -32602 (${cursorCode})`);
   const names = tools.map((t) => t.name);
   for (const n of ['list_workflows', 'inspect_workflow', 'start_workflow', 'continue_workflow']) {
     check(names.includes(n), `tools/list has ${n}`);
@@ -182,6 +192,10 @@ async function rawLines() {
   await write('{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"start_workflow","arguments":"oops"}}\n');
   await write('[]\n');
   await write('{"jsonrpc":"2.0","method":"notifications/initialized"}\n');
+  // What a client answers to a line of ours it could not parse: a response,
+  // which gets no reply (id null per JSON-RPC 2.0, or no id at all).
+  await write('{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error"}}\n');
+  await write('{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"}}\n');
   await write('{"jsonrpc":"2.0","id":4,"method":"ping"}\n');
   child.stdin.end();
   const { code, signal } = await exited;

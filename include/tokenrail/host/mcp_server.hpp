@@ -3,10 +3,12 @@
 // test) lives in the host; this class never touches a file descriptor.
 //
 // Methods: initialize (protocol version negotiation), notifications/*
-// (no reply), ping, tools/list, tools/call. A batch (a JSON array) is
-// answered with an array of the responses it produces. Malformed input gets
-// the JSON-RPC error it deserves (-32700 parse error, -32600 invalid request,
-// -32601 method not found, -32602 invalid params) and never ends the server.
+// (no reply), ping, tools/list (one page: a cursor is refused with -32602),
+// tools/call. Responses sent by the client are never answered. A batch (a
+// JSON array) is answered with an array of the responses it produces.
+// Malformed input gets the JSON-RPC error it deserves (-32700 parse error,
+// -32600 invalid request, -32601 method not found, -32602 invalid params)
+// and never ends the server.
 //
 // Tool results are text-first: content = [{type: "text", text: <markdown
 // rendering of the response (render.hpp)>}], structuredContent = the
@@ -77,7 +79,7 @@ class mcp_server {
   std::optional<boost::json::value> handle_one(const boost::json::value& message);
   outcome dispatch(std::string_view method, const boost::json::value* params);
   outcome initialize(const boost::json::value* params);
-  outcome list_tools() const;
+  outcome list_tools(const boost::json::value* params) const;
   outcome call_tool(const boost::json::value* params);
 
   mcp_call_fn call_;
