@@ -79,13 +79,18 @@ constexpr row rows[] = {
                         "artifacts": {"type": "array", "items": {"type": "object"},
                                       "description": "structured results, e.g. {kind: 'loop_control', decision: 'continue'|'stop'}"}}}}})"},
 
+    // "At least one of two fields" is written as a root `not` of "neither",
+    // never as a root anyOf/oneOf/allOf: the Anthropic API (and others that
+    // take MCP tool schemas as they are) refuses those at the top level of
+    // an input schema, which broke every tool call of the session.
     {"checkpoint_workflow", true,
      "Record progress without advancing (work done between steps, or after the run completed). Send "
      "{stateToken or checkpointToken, notesMarkdown, artifacts?}. Returns {recorded, checkpoint: "
      "{nodeId, runId}, stateToken, checkpointToken, session}. Sending the same content again for the "
      "same snapshot records nothing new and returns the same response.",
      R"({"type": "object", "additionalProperties": false, "required": ["notesMarkdown"],
-         "anyOf": [{"required": ["stateToken"]}, {"required": ["checkpointToken"]}],
+         "not": {"description": "a stateToken or a checkpointToken",
+                 "allOf": [{"not": {"required": ["stateToken"]}}, {"not": {"required": ["checkpointToken"]}}]},
          "properties": {
            "stateToken": )" TR_TOKEN("a stateToken of the run") R"(,
            "checkpointToken": )" TR_TOKEN("a checkpointToken of the run") R"(,
@@ -213,7 +218,8 @@ constexpr row rows[] = {
      "whose runs are parent/child-linked to another session's runs are deleted only together with it. "
      "Pinned workflow definitions are kept. Tokens of deleted runs then fail with RUN_NOT_FOUND.",
      R"({"type": "object", "additionalProperties": false,
-         "anyOf": [{"required": ["sessionIds"]}, {"required": ["olderThanMs"]}],
+         "not": {"description": "sessionIds or olderThanMs",
+                 "allOf": [{"not": {"required": ["sessionIds"]}}, {"not": {"required": ["olderThanMs"]}}]},
          "properties": {
            "sessionIds": {"type": "array", "maxItems": 10000,
                           "items": {"type": "string", "pattern": "^[!-}][!-~]{0,127}$"}},

@@ -468,7 +468,14 @@ class validator {
                                       : "a value matching exactly one of the oneOf schemas (it matches several)");
     }
     if (const auto* n = s.if_contains("not")) {
-      if (conforms(*n, sp + "/not", inst, ip)) return violation(ip, sp, "not", "a value the \"not\" schema refuses");
+      // A `not` schema's description, when it has one, says what is wanted
+      // instead ("a stateToken or a checkpointToken"): the one readable
+      // message a negation can give.
+      if (conforms(*n, sp + "/not", inst, ip)) {
+        const auto* d = n->is_object() ? n->get_object().if_contains("description") : nullptr;
+        return violation(ip, sp, "not",
+                         d && d->is_string() ? std::string(d->get_string()) : "a value the \"not\" schema refuses");
+      }
     }
     return std::nullopt;
   }

@@ -161,6 +161,14 @@ TEST_CASE("combinators") {
   CHECK(ptr(all, "{}") == "/a");
   CHECK(ok(R"({"not":{"type":"string"}})", "1"));
   CHECK(sptr(R"({"not":{"type":"string"}})", R"("s")") == "/not");
+  // A `not` schema's description says what is wanted instead.
+  const char* either = R"({"not":{"description":"a or b","allOf":[{"not":{"required":["a"]}},{"not":{"required":["b"]}}]}})";
+  CHECK(ok(either, R"({"a":1})"));
+  CHECK(ok(either, R"({"b":1})"));
+  auto v = run(either, "{}");
+  REQUIRE(v.has_value());
+  CHECK(v->expected == "a or b");
+  CHECK(run(R"({"not":{"type":"string"}})", R"("s")")->expected.find("not") != std::string::npos);
 }
 
 TEST_CASE("$ref to $defs and definitions, recursive schemas, cycles") {

@@ -23,6 +23,10 @@ TEST_CASE("checkpoints record without advancing and are idempotent per node and 
   const std::string via_ck =
       e->call("checkpoint_workflow", json::serialize(json::object{{"checkpointToken", r.at("checkpointToken")}, {"notesMarkdown", "progress A"}}));
   CHECK(via_ck == a);
+  // Neither token: refused, saying what is wanted.
+  auto neither = call(*e, "checkpoint_workflow", json::object{{"notesMarkdown", "progress A"}});
+  CHECK(error_code(neither) == "INVALID_REQUEST");
+  CHECK(neither.at("error").at("details").at("expected") == "a stateToken or a checkpointToken");
   // Other content: recorded anew.
   auto b = call(*e, "checkpoint_workflow", json::object{{"checkpointToken", r.at("checkpointToken")}, {"notesMarkdown", "progress B"}});
   CHECK(error_code(b).empty());
@@ -36,7 +40,7 @@ TEST_CASE("checkpoints record without advancing and are idempotent per node and 
   CHECK(error_code(m) == "TOKEN_SCOPE_MISMATCH");
   // Neither token.
   auto none = call(*e, "checkpoint_workflow", json::object{{"notesMarkdown", "x"}});
-  CHECK(error_code(none) == "INVALID_REQUEST");
+  CHECK(error_code(neither) == "INVALID_REQUEST");
   // A checkpoint after completion works too.
   auto done = advance(*e, n);
   REQUIRE(done.at("isComplete") == true);

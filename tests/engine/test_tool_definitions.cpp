@@ -106,6 +106,14 @@ TEST_CASE("every operation has one tool definition and vice versa", "[engine][to
     CHECK(tokenrail::find_tool_definition(d.name) == &d);
   }
   CHECK(ops == defs);
+  // MCP clients pass these schemas on to model APIs, which refuse a
+  // combinator at the root of an input schema (Anthropic: "input_schema
+  // does not support oneOf, allOf, or anyOf at the top level").
+  for (const auto& d : tokenrail::tool_definitions())
+    for (const char* kw : {"anyOf", "oneOf", "allOf", "if", "then", "else"}) {
+      INFO(d.name << " " << kw);
+      CHECK_FALSE(d.input_schema().as_object().contains(kw));
+    }
   std::set<std::string> agent;
   for (const auto& d : tokenrail::tool_definitions())
     if (d.agent_facing) agent.emplace(d.name);

@@ -13,7 +13,9 @@
 //   "#/definitions/<name>" inside the same schema document.
 // Keywords outside the subset (title, description, $schema, $id, default,
 // examples, format, ...) are ignored, as JSON Schema says for annotations.
-// A boolean schema `true` accepts everything, `false` nothing.
+// A boolean schema `true` accepts everything, `false` nothing. One
+// annotation is read: the description of a `not` schema becomes the
+// violation's `expected` (what is wanted instead of what `not` refuses).
 //
 // Neither function throws for any input (only std::bad_alloc when memory
 // runs out): bad schemas (a pattern std::regex cannot compile, a dangling
