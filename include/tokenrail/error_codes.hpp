@@ -52,7 +52,7 @@
   X(STORE_READ_ONLY,           5003, not_retryable,      "the store cannot be written (permissions or read-only media)") \
   X(STORE_VERSION_UNSUPPORTED, 5004, not_retryable,      "the store was written by a newer or incompatible format version") \
   X(STORE_BUSY,                5005, retryable_after_ms, "the store is busy (locked by another process); try again shortly") \
-  X(STORE_FULL,                5006, not_retryable,      "the store reached its configured maximum size")     \
+  X(STORE_FULL,                5006, not_retryable,      "the store reached its maximum size, or the disk is full")\
   X(KEYRING_ERROR,             5007, not_retryable,      "the keyring file is missing, unreadable or has unsafe permissions") \
   X(VERIFY_FAILED,             5008, not_retryable,      "the event log does not verify (hash chain or replay mismatch)") \
   X(OUT_OF_MEMORY,             5009, retryable_immediate, "memory ran out; the operation wrote nothing")       \

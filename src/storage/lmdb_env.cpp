@@ -39,6 +39,10 @@ errc classify(int rc) noexcept {
     case MDB_READERS_FULL:
       return errc::STORE_BUSY;
     case MDB_MAP_FULL:
+    // A full disk or quota: the store cannot grow either, and retrying at
+    // once (STORAGE_ERROR's advice) cannot help until space is freed.
+    case ENOSPC:
+    case EDQUOT:
       return errc::STORE_FULL;
     case ENOMEM:
       return errc::OUT_OF_MEMORY;

@@ -35,8 +35,9 @@ namespace tokenrail::storage::lmdb_impl {
 inline constexpr std::uint32_t format_version = 1;
 
 /// An LMDB return code as an error: STORE_CORRUPT, STORE_VERSION_UNSUPPORTED,
-/// STORE_READ_ONLY, STORE_BUSY, STORE_FULL, OUT_OF_MEMORY or STORAGE_ERROR,
-/// with details {path, lmdbCode, lmdbMessage}.
+/// STORE_READ_ONLY, STORE_BUSY, STORE_FULL (the map's maximum, a full disk,
+/// a quota), OUT_OF_MEMORY or STORAGE_ERROR, with details {path, lmdbCode,
+/// lmdbMessage}.
 error lmdb_error(int rc, std::string_view what, const std::string& path);
 [[noreturn]] void throw_lmdb(int rc, std::string_view what, const std::string& path);
 

@@ -3,6 +3,7 @@
 // as errors, the format version, one store opened twice in a process,
 // several processes on one store, and group commit.
 #include "storage/backend_fixture.hpp"
+#include "storage/lmdb_env.hpp"   // white-box: lmdb_error
 
 #include <catch2/catch.hpp>
 
@@ -1073,4 +1074,16 @@ TEST_CASE("lmdb: a map grown by another process stays capped at this process's R
   for (int fd : {go[0], go[1], ready[0], ready[1]}) ::close(fd);
   const int outcome = WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
   CHECK(outcome == 0);
+}
+
+TEST_CASE("lmdb: a full disk or quota is STORE_FULL, not a STORAGE_ERROR to retry at once", "[lmdb]") {
+  namespace li = tokenrail::storage::lmdb_impl;
+  for (int rc : {ENOSPC, EDQUOT, MDB_MAP_FULL}) {
+    INFO(rc);
+    const tokenrail::error e = li::lmdb_error(rc, "committing", "/store");
+    CHECK(e.code == tokenrail::errc::STORE_FULL);
+    CHECK(e.retry == tokenrail::retry_kind::not_retryable);
+    CHECK(e.details.at("lmdbCode").as_int64() == rc);
+  }
+  CHECK(li::lmdb_error(EIO, "committing", "/store").code == tokenrail::errc::STORAGE_ERROR);
 }

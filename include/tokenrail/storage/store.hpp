@@ -146,7 +146,8 @@ struct lmdb_options {
 ///   STORE_BUSY       reader table full, lock busy
 ///   STORAGE_ERROR    anything else (details.lmdbCode, lmdbMessage)
 /// While open, write() may throw failure STORE_FULL once the map would
-/// exceed max_map_bytes (the write is not applied; a writable handle also
+/// exceed max_map_bytes or the disk (or quota) is full (the write is not
+/// applied; a writable handle also
 /// caps the map at the process's RLIMIT_FSIZE, so that LMDB never writes
 /// past it and draws SIGXFSZ, and refuses writes to a store already larger
 /// than that limit), STORE_READ_ONLY on a
