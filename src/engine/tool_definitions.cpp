@@ -66,7 +66,8 @@ constexpr row rows[] = {
      "kind: 'ok' | 'blocked'). Sending the same request again returns the same response (safe to retry). "
      "kind 'blocked' means the output was not accepted: read blockers [{code, pointer, message, "
      "suggestedFix}], fix the output and send again with the same tokens. Send {stateToken} alone "
-     "(no ackToken) to re-read the pending step of that snapshot with a fresh ackToken; advancing an "
+     "(no ackToken) to re-read the pending step of that snapshot with a fresh ackToken (refused while the "
+     "run waits on a callback, STEP_SUSPENDED, or after it was cancelled, RUN_CANCELLED); advancing an "
      "older snapshot creates a branch (fork), which is how rewinds work.",
      R"({"type": "object", "additionalProperties": false, "required": ["stateToken"],
          "properties": {
