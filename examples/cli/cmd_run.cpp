@@ -100,10 +100,25 @@ class tracer {
   std::ofstream out_;
 };
 
-std::string notes_for(const json::value& pending, std::int64_t step_no) {
+// A step title on one line: the progress output is one line per step, and
+// a line break would end the notes' "## title" heading.
+std::string title_of(const json::value& pending) {
   std::string title = str_at(pending, {"title"});
+  for (char& c : title)
+    if (c == '\n' || c == '\r') c = ' ';
+  return title;
+}
+
+std::string notes_for(const json::value& pending, std::int64_t step_no) {
+  std::string title = title_of(pending);
   std::string prompt = str_at(pending, {"prompt"});
-  if (prompt.size() > 240) prompt = prompt.substr(0, 240) + "...";
+  if (prompt.size() > 240) {
+    // Cut at a character boundary: a cut inside a multi-byte UTF-8 sequence
+    // makes the notes invalid UTF-8, and the engine rejects the whole step.
+    std::size_t cut = 240;
+    while (cut > 0 && (static_cast<unsigned char>(prompt[cut]) & 0xC0) == 0x80) --cut;
+    prompt = prompt.substr(0, cut) + "...";
+  }
   std::string notes = "## " + title + "\n\nStep " + std::to_string(step_no) + " (`" + str_at(pending, {"stepId"}) +
                       "`) was completed by `tokenrail run --auto`.\n\nInstruction followed:\n\n> " + prompt + "\n";
   return notes;
@@ -242,7 +257,7 @@ int cmd_run(const global_options& g, const args& a) {
     if (o.render) {
       std::cout << host::render_response(steps == 1 ? "start_workflow" : "continue_workflow", r.value) << "\n";
     } else if (!o.quiet) {
-      std::cout << "[" << steps << "] " << str_at(*pending, {"title"}) << "  (" << str_at(*pending, {"stepId"}) << ")";
+      std::cout << "[" << steps << "] " << title_of(*pending) << "  (" << str_at(*pending, {"stepId"}) << ")";
       if (!loop_id.empty()) std::cout << "  loop " << loop_id << " iteration " << iteration << ": " << decision;
       const json::value* confirm = path(*pending, {"requireConfirmation"});
       if (confirm && confirm->is_bool() && confirm->get_bool()) std::cout << "  [confirmed]";

@@ -35,6 +35,8 @@ Global options (anywhere on the line):
 Exit codes: 0 success, 1 an error returned by the engine (as data), 2 usage.
 )";
 
+int run_command(const tokenrail::cli::global_options& g, const tokenrail::cli::args& rest);
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -54,6 +56,22 @@ int main(int argc, char** argv) {
     std::cerr << usage;
     return exit_usage;
   }
+  int rc = run_command(g, rest);
+  // A full disk, a closed or broken output file: what a command printed may
+  // never have arrived, and a script must not read exit 0 as "all written".
+  // stdout is buffered, so a write error surfaces only when it is flushed.
+  std::cout.flush();
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) || !std::cout) {
+    std::cerr << "tokenrail: cannot write to standard output\n";
+    if (rc == exit_ok) rc = exit_error;
+  }
+  return rc;
+}
+
+namespace {
+
+int run_command(const tokenrail::cli::global_options& g, const tokenrail::cli::args& rest) {
+  using namespace tokenrail::cli;
   std::string cmd = rest.front();
   args a(rest.begin() + 1, rest.end());
   if (cmd == "-h" || cmd == "--help" || cmd == "help") {
@@ -75,3 +93,5 @@ int main(int argc, char** argv) {
   std::cerr << "tokenrail: unknown command '" << cmd << "'\n\n" << usage;
   return exit_usage;
 }
+
+}  // namespace

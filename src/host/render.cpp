@@ -139,6 +139,14 @@ std::string unclosed_fence(std::string_view text) {
   return open;
 }
 
+// A title on one line: a line break inside "# title" ends the heading, and
+// the rest of the title would show as a stray paragraph.
+std::string one_line(std::string_view s) {
+  std::string out;
+  for (char c : s) out += (c == '\n' || c == '\r') ? ' ' : c;
+  return out;
+}
+
 bool truthy_confirmation(const json::value* v) {
   if (!v) return false;
   if (v->is_bool()) return v->get_bool();
@@ -230,7 +238,7 @@ void render_step_response(std::string& out, const json::value& response) {
 
   if (pending && pending->is_object()) {
     std::string_view title = str(*pending, "title");
-    out += "# " + std::string(title.empty() ? std::string_view("Pending step") : title) + "\n\n";
+    out += "# " + one_line(title.empty() ? std::string_view("Pending step") : title) + "\n\n";
     std::string line;
     std::string_view step_id = str(*pending, "stepId");
     if (!step_id.empty()) line += "Step " + code_span(step_id);

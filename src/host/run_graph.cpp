@@ -210,7 +210,9 @@ std::string render_graph_dot(const run_graph& g) {
   }
   for (const auto& e : g.edges) {
     out += "  n" + std::to_string(e.from) + " -> n" + std::to_string(e.to);
-    if (e.attempt) out += " [label=\"attempt " + std::to_string(e.attempt) + "\"]";
+    // attempt is a random id of a re-minted ackToken (0: the node's first
+    // one), not a count: printing it read as "attempt 4036743309".
+    if (e.attempt) out += " [label=\"re-attempt\"]";
     out += ";\n";
   }
   out += "}\n";
@@ -227,7 +229,7 @@ std::string render_graph_mermaid(const run_graph& g) {
   }
   for (const auto& e : g.edges) {
     out += "  n" + std::to_string(e.from) + " -->";
-    if (e.attempt) out += "|attempt " + std::to_string(e.attempt) + "|";
+    if (e.attempt) out += "|re-attempt|";  // a random id, not a count (see the DOT edges)
     out += " n" + std::to_string(e.to) + "\n";
   }
   return out;

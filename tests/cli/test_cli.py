@@ -336,6 +336,39 @@ def case_export_import():
     run("--store", other, "import", check_rc=2)
 
 
+def case_output_errors():
+    # A write error on stdout (here a full device) must not end in exit 0:
+    # a script would take a lost response for a delivered one.
+    if not os.path.exists("/dev/full"):
+        raise Skip("no /dev/full on this system")
+    for args in (["--help"], ["--memory", "--workflows", WORKFLOWS, "call", "list_workflows"],
+                 ["--memory", "--workflows", WORKFLOWS, "run", "bug-triage", "--auto", "--context", CONTEXT]):
+        with open("/dev/full", "wb") as full:
+            p = subprocess.run([CLI, *args], stdout=full, stderr=subprocess.PIPE, timeout=120)
+        assert p.returncode == 1, (args, p.returncode, p.stderr)
+        assert b"cannot write to standard output" in p.stderr, (args, p.stderr)
+    # A usage error keeps its own exit code.
+    with open("/dev/full", "wb") as full:
+        p = subprocess.run([CLI, "--memory", "call"], stdout=full, stderr=subprocess.PIPE, timeout=120)
+    assert p.returncode == 2, p
+
+
+def case_run_utf8():
+    # run --auto quotes the first 240 bytes of each prompt in its notes; a
+    # cut inside a multi-byte character made the notes invalid UTF-8 and the
+    # engine refused the step (INVALID_UTF8), so the run never completed.
+    # The titles carry markup characters and a line break.
+    wf_dir = os.path.join(SCRATCH, "workflows")
+    os.makedirs(wf_dir)
+    steps = [{"id": f"s{i}", "title": "Ünïcødé ✓ \"quoted\" [x] | <y>\nline 2", "prompt": "x" * i + "é✓" * 200} for i in range(4)]
+    with open(os.path.join(wf_dir, "utf8.json"), "w", encoding="utf-8") as f:
+        json.dump({"id": "utf8", "name": "utf8", "description": "d", "version": "1.0.0", "steps": steps}, f)
+    _, out, _ = run("--memory", "--workflows", wf_dir, "run", "utf8", "--auto", check_rc=0)
+    assert "completed run run_" in out and " in 4 steps" in out, out
+    # One line per step, even when a title has a line break.
+    assert '[1] Ünïcødé ✓ "quoted" [x] | <y> line 2  (s0)\n' in out, out
+
+
 def main():
     shutil.rmtree(SCRATCH, ignore_errors=True)
     os.makedirs(SCRATCH)

@@ -97,6 +97,11 @@ TEST_CASE("render: a prompt containing a code fence cannot break the tokens bloc
   CHECK(generic.find("`````json\n") != std::string::npos);  // fence longer than the content's
 }
 
+TEST_CASE("render: a title with line breaks stays one heading") {
+  auto v = parse(R"({"pending":{"title":"Fix it\nnow\r\nplease","stepId":"s","prompt":"p"},"isComplete":false})");
+  CHECK(render_response("continue_workflow", v).find("# Fix it now  please\n\nStep `s`") == 0);
+}
+
 TEST_CASE("render: unexpected shapes are shown, never interpreted or crashed on") {
   for (const char* text : {R"(null)", R"([1,2])", R"({"pending":42})", R"({"pending":{"title":7,"guidance":"x"}})",
                            R"({"error":"boom"})", R"({"error":{"code":5,"retry":3,"details":[1]}})",

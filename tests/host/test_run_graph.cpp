@@ -15,7 +15,8 @@ const char* run_json = R"({"apiVersion":"tokenrail/v1","kind":"WorkflowRun",
   "status":{"phase":"Completed","tips":["run_00000000000000aa/3","run_00000000000000aa/4"],
             "preferredTip":"run_00000000000000aa/4"}})";
 
-// 0 -> 1 -> 2 -> 3 and a fork 1 -> 4 (attempt 1); an event of another run.
+// 0 -> 1 -> 2 -> 3 and a fork 1 -> 4 (advanced with a re-minted ackToken,
+// whose attempt is a random id as the engine writes it); an event of another run.
 const char* events_json = R"([
   {"index":0,"kind":"session_created","data":{}},
   {"index":1,"kind":"run_started","runId":"run_00000000000000aa","data":{}},
@@ -27,7 +28,7 @@ const char* events_json = R"([
   {"index":7,"kind":"node_created","runId":"run_00000000000000aa","nodeId":3,"data":{"parent":2,"complete":true}},
   {"index":8,"kind":"edge_created","runId":"run_00000000000000aa","nodeId":3,"data":{"from":2,"to":3,"attempt":0}},
   {"index":9,"kind":"node_created","runId":"run_00000000000000aa","nodeId":4,"data":{"parent":1,"stepId":"fix","complete":false}},
-  {"index":10,"kind":"edge_created","runId":"run_00000000000000aa","nodeId":4,"data":{"from":1,"to":4,"attempt":1}},
+  {"index":10,"kind":"edge_created","runId":"run_00000000000000aa","nodeId":4,"data":{"from":1,"to":4,"attempt":4036743309}},
   {"index":11,"kind":"checkpoint_recorded","runId":"run_00000000000000aa","nodeId":4,"data":{}},
   {"index":12,"kind":"node_created","runId":"run_00000000000000bb","nodeId":0,"data":{"stepId":"x"}}
 ])";
@@ -57,13 +58,15 @@ TEST_CASE("run_graph: nodes, edges, tips and forks from events") {
   std::string dot = render_graph_dot(*g);
   CHECK(dot.find("digraph \"run_00000000000000aa\" {") == 0);
   CHECK(dot.find("n2 [label=\"n2 fix \\\"it\\\"\"]") != std::string::npos);
-  CHECK(dot.find("n1 -> n4 [label=\"attempt 1\"];") != std::string::npos);
+  CHECK(dot.find("n1 -> n4 [label=\"re-attempt\"];") != std::string::npos);
+  CHECK(dot.find("4036743309") == std::string::npos);  // an id, not a count to show
 
   std::string mm = render_graph_mermaid(*g);
   CHECK(mm.find("flowchart TD\n") == 0);
   CHECK(mm.find("n2[\"n2 fix #quot;it#quot;\"]") != std::string::npos);
   CHECK(mm.find("n3([\"n3 complete (tip)\"])") != std::string::npos);
-  CHECK(mm.find("n1 -->|attempt 1| n4") != std::string::npos);
+  CHECK(mm.find("n1 -->|re-attempt| n4") != std::string::npos);
+  CHECK(mm.find("4036743309") == std::string::npos);
 }
 
 TEST_CASE("run_graph: bad shapes are errors with a pointer") {

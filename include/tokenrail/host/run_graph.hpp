@@ -29,6 +29,9 @@ struct run_graph {
   };
   struct edge {
     std::uint32_t from = 0, to = 0;
+    // The ack attempt the edge was advanced with: 0 for the node's own
+    // ackToken, else the random id of a re-minted one (a rehydrated token,
+    // a callback); an id, not a count.
     std::uint32_t attempt = 0;
   };
   std::string run_id, workflow_id, phase;
