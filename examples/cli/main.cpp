@@ -35,7 +35,29 @@ Global options (anywhere on the line):
 Exit codes: 0 success, 1 an error returned by the engine (as data), 2 usage.
 )";
 
-int run_command(const tokenrail::cli::global_options& g, const tokenrail::cli::args& rest);
+int run_command(const tokenrail::cli::global_options& g, const tokenrail::cli::args& rest) {
+  using namespace tokenrail::cli;
+  std::string cmd = rest.front();
+  args a(rest.begin() + 1, rest.end());
+  if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+    std::cout << usage;
+    return exit_ok;
+  }
+  if (cmd == "--version" || cmd == "version") {
+    std::cout << "tokenrail " << TOKENRAIL_CLI_VERSION << "\n";
+    return exit_ok;
+  }
+  if (cmd == "call") return cmd_call(g, a);
+  if (cmd == "run") return cmd_run(g, a);
+  if (cmd == "sessions") return cmd_sessions(g, a);
+  if (cmd == "show") return cmd_show(g, a);
+  if (cmd == "export") return cmd_export(g, a);
+  if (cmd == "import") return cmd_import(g, a);
+  if (cmd == "verify") return cmd_verify(g, a);
+  if (cmd == "mcp") return cmd_mcp(g, a);
+  std::cerr << "tokenrail: unknown command '" << cmd << "'\n\n" << usage;
+  return exit_usage;
+}
 
 }  // namespace
 
@@ -67,31 +89,3 @@ int main(int argc, char** argv) {
   }
   return rc;
 }
-
-namespace {
-
-int run_command(const tokenrail::cli::global_options& g, const tokenrail::cli::args& rest) {
-  using namespace tokenrail::cli;
-  std::string cmd = rest.front();
-  args a(rest.begin() + 1, rest.end());
-  if (cmd == "-h" || cmd == "--help" || cmd == "help") {
-    std::cout << usage;
-    return exit_ok;
-  }
-  if (cmd == "--version" || cmd == "version") {
-    std::cout << "tokenrail " << TOKENRAIL_CLI_VERSION << "\n";
-    return exit_ok;
-  }
-  if (cmd == "call") return cmd_call(g, a);
-  if (cmd == "run") return cmd_run(g, a);
-  if (cmd == "sessions") return cmd_sessions(g, a);
-  if (cmd == "show") return cmd_show(g, a);
-  if (cmd == "export") return cmd_export(g, a);
-  if (cmd == "import") return cmd_import(g, a);
-  if (cmd == "verify") return cmd_verify(g, a);
-  if (cmd == "mcp") return cmd_mcp(g, a);
-  std::cerr << "tokenrail: unknown command '" << cmd << "'\n\n" << usage;
-  return exit_usage;
-}
-
-}  // namespace

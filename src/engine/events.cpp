@@ -149,18 +149,7 @@ void event_appender::finish() {
 }
 
 void decode_events(std::string_view record, detail::function_ref<void(event&&)> visit) {
-  if (record.size() <= 32 || static_cast<unsigned char>(record[32]) != group_v1) return visit(decode_event(record));
-  byte_reader r(record.substr(33));
-  std::size_t n = 0;
-  hash32 last{};
-  while (!r.done()) {
-    event e = decode_event(r.bytes());
-    last = e.hash;
-    ++n;
-    visit(std::move(e));
-  }
-  // A group holds two events or more, and begins with the last one's hash.
-  if (n < 2 || as_view(last) != record.substr(0, 32)) byte_reader::corrupt();
+  decode_events_of(record, [](std::string_view) { return true; }, visit);
 }
 
 namespace {
@@ -199,7 +188,7 @@ void decode_events_of(std::string_view record, detail::function_ref<bool(std::st
     ++n;
     one(last);
   }
-  // The group's own checks, as decode_events makes them.
+  // A group holds two events or more, and begins with the last one's hash.
   if (n < 2 || last.size() < 32 || last.substr(0, 32) != record.substr(0, 32)) byte_reader::corrupt();
 }
 

@@ -266,18 +266,19 @@ mcp_server::outcome mcp_server::call_tool(const json::value* params) {
     return outcome::error(invalid_params, "params.arguments must be an object");
   }
 
-  // serialize() writes a number that is not finite (a literal like 1e400
-  // parses to infinity) as null: forwarded, the agent's value would silently
-  // become null (in `context`, null even deletes the key). canonicalize()
-  // refuses it instead, naming the field, so the agent gets an error as data
+  // The arguments go to the engine as their canonical text. serialize()
+  // would write a number that is not finite (a literal like 1e400 parses to
+  // infinity) as null: the agent's value would silently become null (in
+  // `context`, null even deletes the key). canonicalize() refuses it
+  // instead, naming the field, so the agent gets an error as data
   // (INVALID_REQUEST), as the engine answers that request through the C ABI.
-  std::string response_text;
+  std::string request, response_text;
   try {
-    (void)tokenrail::json::canonicalize(args);
+    request = tokenrail::json::canonicalize(args);
   } catch (const failure& f) {
     response_text = tokenrail::json::serialize(f.err().to_json());
   }
-  if (response_text.empty()) response_text = call_(tool->name, tokenrail::json::serialize(args));
+  if (response_text.empty()) response_text = call_(tool->name, request);
   json_limits limits;
   limits.max_bytes = std::max<std::size_t>(response_text.size(), 1);
   limits.max_depth = 1024;  // the engine's own output: trusted for depth
