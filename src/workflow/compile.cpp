@@ -64,6 +64,9 @@ result<std::shared_ptr<const compiled>> compile(const json::value& definition, c
     check_depth(definition);
     auto out = std::make_shared<compiled>();
     out->definition = expand_templates(definition, routines, &origins, &out->warnings);
+    // An arg inserted whole (an object, an array) can nest the expanded
+    // definition deeper than the file; the pinned definition must compile again.
+    if (!origins.empty()) check_depth(out->definition);
     const std::size_t expansion_warnings = out->warnings.size();   // already in file pointers
     definition_meta meta;
     out->prog = parse_definition(out->definition, meta, out->warnings);
@@ -76,7 +79,8 @@ result<std::shared_ptr<const compiled>> compile(const json::value& definition, c
         warning& w = out->warnings[i];
         const std::string source = source_pointer(origins, w.pointer);
         if (source == w.pointer) continue;
-        if (source.ends_with("/templateCall")) w.message += " (at " + w.pointer + " of the expanded definition)";
+        if (source.ends_with("/templateCall") || source.find("/templateCall/args/") != std::string::npos)
+          w.message += " (at " + w.pointer + " of the expanded definition)";
         w.pointer = source;
       }
     out->id = std::move(meta.id);

@@ -187,6 +187,14 @@ void check_condition(const json::value& c, const std::string& pointer, std::vect
     throw_at(errc::WORKFLOW_INVALID, pointer, "conditions nested at most 32 deep");
   if (!c.is_object()) throw_at(errc::WORKFLOW_INVALID, pointer, shape);
   const json::object& o = c.get_object();
+  // WorkRail's evaluator treats {} as "no condition": it holds. Its files
+  // write `runCondition: {}`, so it loads. Nested inside and/or/not it is
+  // more likely a slip, so it is reported; at the top, the caller decides
+  // (a loop says what an always-true condition means for it).
+  if (o.empty()) {
+    if (depth > 0) warnings.push_back({pointer, "empty condition {} always holds (counted as true)"});
+    return;
+  }
   const int heads = int(o.contains("var")) + int(o.contains("and")) + int(o.contains("or")) + int(o.contains("not"));
   if (heads != 1) throw_at(errc::WORKFLOW_INVALID, pointer, shape);
   int ops = 0;
@@ -271,6 +279,7 @@ tri eval(const json::value& c, const scope& s, std::vector<warning>& warnings, c
     return std::nullopt;
   }
   const json::object& o = c.get_object();
+  if (o.empty()) return true;   // {}: no condition (as in WorkRail)
   if (auto it = o.find("and"); it != o.end()) {
     if (!it->value().is_array()) return false;
     const lazy_pointer list{&pointer, "and"};
@@ -343,15 +352,16 @@ tri eval(const json::value& c, const scope& s, std::vector<warning>& warnings, c
     const auto text = scalar_text(*actual);
     if (!text) return unevaluable("the variable is not a string");
     if (op == "matches") {
+      // As WorkRail: new RegExp(pattern, "i").test(String(value).trim()).
       if (!expected.is_string()) return unevaluable("the pattern is not a string");
-      auto found = regex_search(*text, expected.get_string(), false);
+      auto found = regex_search(trim(*text), expected.get_string(), true);
       if (!found) return unevaluable("the regular expression could not be matched");
       return *found;
     }
     const auto needle_text = scalar_text(expected);
     if (!needle_text) return unevaluable("the operand is not a string");
     const std::string hay = lower(trim(*text));
-    const std::string needle = lower(*needle_text);
+    const std::string needle = lower(trim(*needle_text));   // both sides trimmed, as WorkRail does
     if (op == "contains") return hay.find(needle) != std::string::npos;
     if (op == "startsWith") return hay.starts_with(needle);
     return hay.ends_with(needle);  // endsWith

@@ -3,8 +3,12 @@
 //   {var, equals|not_equals|gt|gte|lt|lte|contains|startsWith|endsWith|matches|in: value}
 //   {var}              truthiness
 //   {and: [c...]}  {or: [c...]}  {not: c}
+//   {}                 no condition: always true (as WorkRail's evaluator)
 //
 // Equality is lenient: strings compare trimmed and case-insensitively,
+// contains/startsWith/endsWith compare trimmed lower-case text, `matches`
+// is a case-insensitive ECMAScript regex over the trimmed text (WorkRail
+// compiles it with the "i" flag),
 // numbers and numeric strings compare as numbers, "true"/"yes"/"1" are true
 // (and "false"/"no"/"0" false). An unset variable is null: it equals only
 // null, and every ordering/text operator is false for it. A condition that

@@ -320,6 +320,11 @@ class parser {
       return;
     }
     const json::object& o = need_object(v, p, "true, false, a condition, or {message, when?}");
+    if (o.empty()) {   // an empty condition, which holds (as in WorkRail): say what that means here
+      s.confirm.kind = confirmation::mode::always;
+      w_.push_back({p, "requireConfirmation {} is an empty condition, which always holds: confirmation is always required"});
+      return;
+    }
     if (o.contains("var") || o.contains("and") || o.contains("or") || o.contains("not")) {
       check_condition(v, p, w_);
       s.confirm.kind = confirmation::mode::when;
@@ -400,6 +405,7 @@ class parser {
         s.title = need_string(val, mp);
       } else if (key == "loop") {
         parse_loop_spec(s.loop, val, mp);
+        warn_if_always_true(s);
       } else if (key == "body") {
         if (val.is_string()) {
           if (val.get_string().empty()) throw_at(invalid, mp, "a non-empty array of steps, or the id of a top-level step");
@@ -430,10 +436,56 @@ class parser {
     return s;
   }
 
+  // WorkRail evaluates an empty condition as true; a loop on one is legal
+  // but almost never what the author meant, so say what it does.
+  void warn_if_always_true(const step& s) {
+    const loop_spec& l = s.loop;
+    if (l.artifact_driven || !l.condition.is_object() || !l.condition.get_object().empty()) return;
+    if (l.kind == loop_kind::while_loop)
+      w_.push_back({s.pointer + std::string(l.condition_at),
+                    "empty condition {} always holds: this while loop runs until its maxIterations (" +
+                        std::to_string(l.max_iterations) + ")"});
+    else if (l.kind == loop_kind::until_loop)
+      w_.push_back({s.pointer + std::string(l.condition_at),
+                    "empty condition {} always holds: this until loop runs its body once"});
+  }
+
+  // conditionSource is {kind: "artifact_contract", contractRef, loopId?}
+  // (the body's loop_control artifact decides), or WorkRail's legacy
+  // {kind: "context_variable", condition}: loop.condition under another
+  // name. Returns that condition, or nullptr for an artifact contract.
+  const json::value* parse_condition_source(loop_spec& l, const json::value& v, const std::string& p) {
+    static constexpr std::string_view kinds = "\"artifact_contract\" or \"context_variable\"";
+    const json::object& cs = need_object(
+        v, p, "an object {kind: \"artifact_contract\", contractRef, loopId?} or {kind: \"context_variable\", condition}");
+    need_present(cs, "kind", p, kinds);
+    const json::value& kind = cs.at("kind");
+    const bool by_context = kind.is_string() && kind.get_string() == "context_variable";
+    if (!by_context && !(kind.is_string() && kind.get_string() == "artifact_contract"))
+      throw_at(invalid, pointer_join(p, "kind"), kinds);
+    if (by_context) need_present(cs, "condition", p, "a condition {var, ...} (the loop's condition)");
+    const json::value* condition = nullptr;
+    for (const auto& c : cs) {
+      const std::string cp = pointer_join(p, c.key());
+      if (c.key() == "kind") {
+      } else if (by_context && c.key() == "condition") {
+        check_condition(c.value(), cp, w_);
+        condition = &c.value();
+      } else if (!by_context && c.key() == "contractRef") {
+        l.contract_ref = need_string(c.value(), cp);
+      } else if (!by_context && c.key() == "loopId") {
+        l.loop_id = need_string(c.value(), cp);
+      } else unknown(w_, p, c.key(), "conditionSource");
+    }
+    l.artifact_driven = !by_context;
+    return condition;
+  }
+
   void parse_loop_spec(loop_spec& l, const json::value& v, const std::string& p) {
     const json::object& o = need_object(v, p, "a loop object {type, maxIterations, ...}");
     need_present(o, "type", p, "\"while\", \"until\", \"for\" or \"forEach\"");
     need_present(o, "maxIterations", p, "a positive integer (at most 1000000)");
+    const json::value* source_condition = nullptr;   // from a context_variable conditionSource
     for (const auto& m : o) {
       const std::string_view key = m.key();
       const std::string mp = pointer_join(p, key);
@@ -453,20 +505,7 @@ class parser {
         check_condition(val, mp, w_);
         l.condition = val;
       } else if (key == "conditionSource") {
-        const json::object& cs = need_object(val, mp, "an object {kind: \"artifact_contract\", contractRef, loopId?}");
-        need_present(cs, "kind", mp, "\"artifact_contract\"");
-        for (const auto& c : cs) {
-          const std::string cp = pointer_join(mp, c.key());
-          if (c.key() == "kind") {
-            if (!c.value().is_string() || c.value().get_string() != "artifact_contract")
-              throw_at(invalid, cp, "\"artifact_contract\"");
-          } else if (c.key() == "contractRef") {
-            l.contract_ref = need_string(c.value(), cp);
-          } else if (c.key() == "loopId") {
-            l.loop_id = need_string(c.value(), cp);
-          } else unknown(w_, mp, c.key(), "conditionSource");
-        }
-        l.artifact_driven = true;
+        source_condition = parse_condition_source(l, val, mp);
       } else if (key == "items") {
         const std::string items = need_string(val, mp, "the name (or dotted path) of a context variable holding an array");
         if (!is_var_path(items)) throw_at(invalid, mp, "the name (or dotted path) of a context variable holding an array");
@@ -487,8 +526,20 @@ class parser {
     switch (l.kind) {
       case loop_kind::while_loop:
       case loop_kind::until_loop:
-        if (cond && source) throw_at(invalid, pointer_join(p, "conditionSource"), "either condition or conditionSource, not both");
+        if (cond && l.artifact_driven)
+          throw_at(invalid, pointer_join(p, "conditionSource"), "either condition or conditionSource, not both");
         if (!cond && !source) throw_at(invalid, pointer_join(p, "condition"), "a condition (or a conditionSource) for a while/until loop");
+        if (source_condition) {
+          // Both spellings of one condition are fine; two different ones
+          // leave the loop's meaning open.
+          const std::string sp = pointer_join(pointer_join(p, "conditionSource"), "condition");
+          if (cond && o.at("condition") != *source_condition)
+            throw_at(invalid, sp, "the same condition as " + pointer_join(p, "condition") + " (they differ; give only one)");
+          if (!cond) {
+            l.condition = *source_condition;
+            l.condition_at = "/loop/conditionSource/condition";
+          }
+        }
         break;
       case loop_kind::for_loop:
         need_present(o, "count", p, "a non-negative integer or the name of a context variable");

@@ -35,6 +35,13 @@ void collect_ids(const json::value& steps, std::set<std::string, std::less<>>& i
   }
 }
 
+// Whole-value placeholders filled during one routine's expansion: `at` is
+// relative to the routine's steps array ("/0/loop/maxIterations"),
+// `source` the pointer of the arg in the caller's file.
+struct placed_arg {
+  std::string at, source;
+};
+
 class substituter {
  public:
   substituter(const json::object& args, std::string args_pointer, std::string routine_id)
@@ -65,44 +72,68 @@ class substituter {
         ++i;
         continue;
       }
-      const std::string_view name = text.substr(i + 1, j - i - 1);
-      auto it = args_.find(name);
-      if (it == args_.end()) {
-        error e = error::at(errc::TEMPLATE_ARG_MISSING, args_pointer_,
-                            "a value for \"" + std::string(name) + "\" (routine " + routine_id_ + " uses {" +
-                                std::string(name) + "})");
-        e.details.as_object()["arg"] = name;
-        e.details.as_object()["routine"] = routine_id_;
-        throw failure(std::move(e));
-      }
-      if (it->value().is_string()) out.append(it->value().get_string());
-      else out += tokenrail::json::serialize(it->value());
+      const json::value& arg = value_of(text.substr(i + 1, j - i - 1));
+      if (arg.is_string()) out.append(arg.get_string());
+      else out += tokenrail::json::serialize(arg);
       i = j + 1;
     }
     return out;
   }
 
-  json::value walk(const json::value& v, int depth) const {
+  // A string that is exactly "{name}" becomes the arg's value as it is (the
+  // number 3, a bool, an array, a condition object): that is how a routine
+  // takes maxIterations, count, requireConfirmation or a condition from its
+  // caller. Placeholders inside longer strings are filled in as text.
+  // `at`: v's pointer relative to what walk() was first called on.
+  json::value walk(const json::value& v, int depth, const std::string& at = {}) {
     if (depth > max_walk_depth) throw_at(errc::WORKFLOW_INVALID, args_pointer_, "a routine nested at most 128 levels deep");
-    if (v.is_string()) return json::value(fill(v.get_string()));
+    if (v.is_string()) {
+      if (auto name = whole_placeholder(v.get_string())) {
+        const json::value& arg = value_of(*name);
+        placed_.push_back({at, pointer_join(args_pointer_, *name)});
+        return arg;
+      }
+      return json::value(fill(v.get_string()));
+    }
     if (v.is_array()) {
       json::array out;
-      for (const auto& item : v.get_array()) out.push_back(walk(item, depth + 1));
+      std::size_t i = 0;
+      for (const auto& item : v.get_array()) out.push_back(walk(item, depth + 1, pointer_join(at, i++)));
       return out;
     }
     if (v.is_object()) {
       json::object out;
-      for (const auto& m : v.get_object()) out[m.key()] = walk(m.value(), depth + 1);
+      for (const auto& m : v.get_object()) out[m.key()] = walk(m.value(), depth + 1, pointer_join(at, m.key()));
       return out;
     }
     return v;
   }
 
+  std::vector<placed_arg>& placed() { return placed_; }
+
  private:
+  const json::value& value_of(std::string_view name) const {
+    auto it = args_.find(name);
+    if (it == args_.end()) {
+      error e = error::at(errc::TEMPLATE_ARG_MISSING, args_pointer_,
+                          "a value for \"" + std::string(name) + "\" (routine " + routine_id_ + " uses {" +
+                              std::string(name) + "})");
+      e.details.as_object()["arg"] = name;
+      e.details.as_object()["routine"] = routine_id_;
+      throw failure(std::move(e));
+    }
+    return it->value();
+  }
+
   const json::object& args_;
   std::string args_pointer_;
   std::string routine_id_;
+  std::vector<placed_arg> placed_;
 };
+
+bool starts_path(std::string_view pointer, std::string_view prefix) {
+  return pointer.starts_with(prefix) && (pointer.size() == prefix.size() || pointer[prefix.size()] == '/');
+}
 
 // Prefixes step ids, body references and conditionSource.loopId that name
 // routine steps.
@@ -150,9 +181,17 @@ class expander {
       }
       const auto& o = s.get_object();
       if (o.contains("templateCall")) {
-        for (auto& expanded : call(o, sp)) {
+        std::vector<placed_arg> placed;
+        json::array expanded = call(o, sp, placed);
+        for (std::size_t k = 0; k < expanded.size(); ++k) {
+          const std::string here = pointer_join(q, out.size());
           origin(pointer_join(sp, "templateCall"));
-          out.push_back(std::move(expanded));
+          // A field that took an arg's value whole: its errors name the arg.
+          const std::string rel = pointer_join("", k);
+          if (origins_)
+            for (const auto& a : placed)
+              if (starts_path(a.at, rel)) origins_->push_back({here + a.at.substr(rel.size()), a.source});
+          out.push_back(std::move(expanded[k]));
         }
         continue;
       }
@@ -171,7 +210,9 @@ class expander {
   }
 
  private:
-  json::array call(const json::object& caller, const std::string& p) {
+  // `placed` receives the whole-value placeholders filled in, relative to
+  // the returned array.
+  json::array call(const json::object& caller, const std::string& p, std::vector<placed_arg>& placed) {
     const std::string tp = pointer_join(p, "templateCall");
     const json::value& tc = caller.at("templateCall");
     if (!tc.is_object()) throw_at(errc::WORKFLOW_INVALID, tp, "an object {templateId, args?}");
@@ -217,19 +258,25 @@ class expander {
     report_dropped(caller, tco, p, tp);
     substituter sub(*args, pointer_join(tp, "args"), routine_id);
     json::value filled = sub.walk(*rsteps, 0);
+    placed = std::move(sub.placed());
     std::set<std::string, std::less<>> ids;
     collect_ids(filled, ids, 0);
     prefix_ids(filled, std::string(id->value().get_string()) + std::string(routine_id_separator), ids, 0);
 
     json::array out = std::move(filled.get_array());
     if (auto rc = caller.find("runCondition"); rc != caller.end())
-      for (auto& s : out) {
-        if (!s.is_object()) continue;
-        auto& so = s.get_object();
-        if (auto own = so.find("runCondition"); own != so.end())
+      for (std::size_t k = 0; k < out.size(); ++k) {
+        if (!out[k].is_object()) continue;
+        auto& so = out[k].get_object();
+        if (auto own = so.find("runCondition"); own != so.end()) {
           own->value() = json::object{{"and", json::array{rc->value(), own->value()}}};
-        else
+          // the step's own condition moved to .../runCondition/and/1
+          const std::string moved = pointer_join(pointer_join("", k), "runCondition");
+          for (auto& a : placed)
+            if (starts_path(a.at, moved)) a.at.insert(moved.size(), "/and/1");
+        } else {
           so["runCondition"] = rc->value();
+        }
       }
     return out;
   }
@@ -259,6 +306,17 @@ class expander {
 };
 
 }  // namespace
+
+std::optional<std::string_view> whole_placeholder(std::string_view text) {
+  // The placeholder grammar of substituter::fill: {identifier}, not {{...}},
+  // not starting with a digit.
+  if (text.size() < 3 || text.front() != '{' || text.back() != '}') return std::nullopt;
+  const std::string_view name = text.substr(1, text.size() - 2);
+  if (std::isdigit(static_cast<unsigned char>(name.front()))) return std::nullopt;
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return std::nullopt;
+  return name;
+}
 
 std::vector<std::string> routine_candidates(std::string_view template_id) {
   constexpr std::string_view prefix = "wr.templates.routine.";

@@ -9,7 +9,9 @@
 // included) prefixed "review." - the separator is "."; loop bodies given by
 // id and conditionSource.loopId naming a routine step are prefixed too.
 // {target} in any string of the routine's steps becomes "src/" (a non-string
-// arg is inserted as compact JSON); {{var}} is left for run time. A
+// arg is inserted as compact JSON); a string that is exactly "{name}" is
+// replaced by the arg's value as it is, whatever its type ("maxIterations":
+// "{max}" with args {max: 3} gives 3); {{var}} is left for run time. A
 // runCondition on the calling step is and-ed into every expanded top-level
 // step. A routine that itself contains a templateCall is an error.
 #pragma once
@@ -18,13 +20,19 @@
 
 #include <boost/json/value.hpp>
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tokenrail::workflow {
 
 /// The separator between the calling step's id and a routine step's id.
 inline constexpr std::string_view routine_id_separator = ".";
+
+/// The arg name if `text` is exactly one single-brace placeholder "{name}"
+/// (then expansion puts the arg's JSON value there, not text).
+std::optional<std::string_view> whole_placeholder(std::string_view text);
 
 /// The routine ids tried for a templateId, in order.
 std::vector<std::string> routine_candidates(std::string_view template_id);

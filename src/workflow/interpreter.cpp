@@ -102,10 +102,10 @@ bool wants_iteration(const program& p, const cursor& c, std::uint32_t n, const j
     const scope s = make_scope(p, c, ctx);
     switch (spec.kind) {
       case loop_kind::while_loop:
-        wants = eval_condition(spec.condition, s, w, l.pointer, "/loop/condition");
+        wants = eval_condition(spec.condition, s, w, l.pointer, spec.condition_at);
         break;
       case loop_kind::until_loop:
-        wants = n == 0 || !eval_condition(spec.condition, s, w, l.pointer, "/loop/condition");
+        wants = n == 0 || !eval_condition(spec.condition, s, w, l.pointer, spec.condition_at);
         break;
       case loop_kind::for_loop: {
         double count = 0;

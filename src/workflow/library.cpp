@@ -1,11 +1,15 @@
 // library::load: every *.json under the configured directories, plus
 // in-memory definitions, compiled against each other's routines.
+#include "workflow/expand.hpp"
+
+#include <tokenrail/json/canonical.hpp>
 #include <tokenrail/json_parse.hpp>
 #include <tokenrail/workflow/library.hpp>
 
 #include <boost/json/object.hpp>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -51,6 +55,65 @@ result<json::value> read_definition(const fs::path& path) {
   json_limits limits;
   limits.max_depth = 128;
   return parse_json(body, limits);
+}
+
+std::string error_pointer(const error& e) {
+  if (!e.details.is_object()) return {};
+  const auto* p = e.details.as_object().if_contains("pointer");
+  return p && p->is_string() ? std::string(p->get_string()) : std::string();
+}
+
+bool at_or_under(std::string_view pointer, std::string_view field) {
+  return pointer.starts_with(field) && (pointer.size() == field.size() || pointer[field.size()] == '/');
+}
+
+// A routine field that is exactly "{arg}" gets its value - maybe a number,
+// a bool, an array, a condition - only when a templateCall expands the
+// routine. Compiled on its own, as every library entry is, the routine
+// would fail at such a field wherever the string "{arg}" is not a valid
+// value (a count, a flag, a condition, a variable name). So an error AT
+// such a field is retried with stand-ins of the usual types there; the
+// first one the compiler accepts stays, with a warning. Any other error is
+// the file's own and is returned unchanged. The stand-ins are part of the
+// compiled (and pinned) definition, so it recompiles from the store.
+result<std::shared_ptr<const compiled>> compile_routine_alone(const json::value& definition,
+                                                              const routine_resolver& routines,
+                                                              std::vector<warning>& stand_ins) {
+  auto c = compile(definition, routines);
+  if (c) return c;
+  constexpr std::size_t max_stand_ins = 64;   // each costs a few compiles
+  json::value scratch = definition;
+  while (!c && stand_ins.size() < max_stand_ins) {
+    const std::string at = error_pointer(c.error());
+    boost::system::error_code ec;
+    json::value* field = at.empty() ? nullptr : scratch.find_pointer(at, ec);
+    if (!field || !field->is_string() || !whole_placeholder(field->get_string())) break;
+    const json::value placeholder = *field;
+    // The arg's name first: it fits where a name is required ("items":
+    // "{list}", "itemVar", an id, a condition's var); then a count, a flag,
+    // an empty condition or object, an empty list.
+    const std::array<json::value, 5> candidates = {
+        json::value(*whole_placeholder(placeholder.get_string())), json::value(1), json::value(true),
+        json::value(json::object{}), json::value(json::array{})};
+    bool replaced = false;
+    for (const auto& candidate : candidates) {
+      *field = candidate;
+      auto next = compile(scratch, routines);
+      if (next || !at_or_under(error_pointer(next.error()), at)) {
+        stand_ins.push_back({at, "\"" + std::string(placeholder.get_string()) +
+                                     "\" is a routine argument, filled in when a templateCall expands the routine; "
+                                     "compiled on its own, the routine uses " + tokenrail::json::serialize(candidate) + " here"});
+        c = std::move(next);
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) {
+      *field = placeholder;
+      break;   // no stand-in fits: c is still the error at the placeholder
+    }
+  }
+  return c;
 }
 
 bool under_routines_folder(const fs::path& file, const fs::path& root) {
@@ -105,11 +168,21 @@ result<library> library::load(const std::vector<std::string>& dirs, const std::v
 
     library lib;
     for (const auto& e : entries) {
-      auto c = compile(e.definition, resolve);
+      const json::value* id = e.definition.is_object() ? e.definition.get_object().if_contains("id") : nullptr;
+      const bool routine = e.in_routines_folder || (id && id->is_string() && is_routine_id(id->get_string()));
+      std::vector<warning> stand_ins;
+      auto c = routine ? compile_routine_alone(e.definition, resolve, stand_ins) : compile(e.definition, resolve);
       if (!c) return with_file(std::move(c).error(), e.source);
       auto copy = std::make_shared<compiled>(**c);
       copy->source = e.source;
       copy->is_routine = copy->is_routine || e.in_routines_folder;
+      // What a stand-in itself draws (a while loop on {}) is not the file's
+      // doing: its own warning says what is there.
+      std::erase_if(copy->warnings, [&](const warning& w) {
+        return std::any_of(stand_ins.begin(), stand_ins.end(),
+                           [&](const warning& s) { return at_or_under(w.pointer, s.pointer); });
+      });
+      copy->warnings.insert(copy->warnings.end(), stand_ins.begin(), stand_ins.end());
       lib.by_id_.emplace(copy->id, std::move(copy));
     }
     return lib;

@@ -33,6 +33,9 @@ struct loop_spec {
   loop_kind kind = loop_kind::while_loop;
   std::uint32_t max_iterations = 1;
   boost::json::value condition;      // validated condition; null if none
+  // Where `condition` is, after the step's pointer: loop.condition, or a
+  // conditionSource {kind: "context_variable", condition} (for warnings).
+  std::string_view condition_at = "/loop/condition";
   bool artifact_driven = false;      // conditionSource.kind == "artifact_contract"
   std::string contract_ref, loop_id; // from conditionSource
   std::string items;                 // forEach: variable path holding the array

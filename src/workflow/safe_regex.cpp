@@ -2,16 +2,35 @@
 
 #include <boost/regex.hpp>
 
+#include <locale>
 #include <string>
 #include <unordered_map>
 
 namespace tokenrail::workflow {
 
+namespace {
+
+// Case-insensitive matching folds ASCII letters only: the regex is imbued
+// with the classic locale, so a host that sets a global locale (say a
+// Latin-1 one, which would fold bytes of UTF-8 sequences) cannot change
+// what a definition matches. Folding is done by the engine, never by
+// lower-casing the pattern, which would turn \D \S \W into \d \s \w.
+boost::regex make_regex(std::string_view pattern, bool icase) {
+  boost::regex re;
+  re.imbue(std::locale::classic());
+  boost::regex::flag_type flags = boost::regex::ECMAScript;
+  if (icase) flags = flags | boost::regex::icase;
+  re.assign(pattern.begin(), pattern.end(), flags);   // throws on a bad pattern
+  return re;
+}
+
+}  // namespace
+
 std::optional<std::string> regex_problem(std::string_view pattern) {
   if (pattern.size() > max_pattern_length)
     return "a pattern of at most " + std::to_string(max_pattern_length) + " characters";
   try {
-    boost::regex re(pattern.begin(), pattern.end(), boost::regex::ECMAScript);
+    make_regex(pattern, false);
     return std::nullopt;
   } catch (const std::exception& e) {
     return std::string("a valid ECMAScript regular expression (") + e.what() + ")";
@@ -29,9 +48,7 @@ const boost::regex& compiled_pattern(std::string_view pattern, bool icase) {
   key += icase ? '\x01' : '\x00';
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   if (cache.size() >= 256) cache.clear();
-  boost::regex::flag_type flags = boost::regex::ECMAScript;
-  if (icase) flags = flags | boost::regex::icase;
-  boost::regex re(pattern.begin(), pattern.end(), flags);   // throws on a bad pattern: nothing cached
+  boost::regex re = make_regex(pattern, icase);   // throws on a bad pattern: nothing cached
   return cache.emplace(std::move(key), std::move(re)).first->second;
 }
 

@@ -80,7 +80,7 @@ TEST_CASE("text and membership operators") {
   CHECK(eval(R"({"var":"s","endsWith":".CPP"})", R"({"s":"main.cpp"})"));
   CHECK_FALSE(eval(R"({"var":"s","endsWith":".h"})", R"({"s":"main.cpp"})"));
   CHECK(eval(R"({"var":"s","matches":"^v\\d+$"})", R"({"s":"v12"})"));
-  CHECK_FALSE(eval(R"({"var":"s","matches":"^v\\d+$"})", R"({"s":"V12"})"));
+  CHECK(eval(R"({"var":"s","matches":"^v\\d+$"})", R"({"s":"V12"})"));   // case-insensitive, as WorkRail
   CHECK(eval(R"({"var":"s","in":["a","b"]})", R"({"s":" B "})"));
   CHECK(eval(R"({"var":"s","in":[1,2]})", R"({"s":"2"})"));
   CHECK_FALSE(eval(R"({"var":"s","in":[1,2]})", R"({})"));
@@ -88,6 +88,43 @@ TEST_CASE("text and membership operators") {
   std::vector<warning> w;
   CHECK_FALSE(eval(R"({"var":"s","startsWith":"x"})", R"({"s":{"a":1}})", &w));
   CHECK(w.size() == 1);
+}
+
+TEST_CASE("matches is case-insensitive over the trimmed text, and escapes keep their meaning") {
+  // WorkRail: new RegExp(pattern, "i").test(String(value).trim()).
+  CHECK(eval(R"({"var":"s","matches":"^v\\d+$"})", R"({"s":"  V12\n"})"));
+  CHECK(eval(R"({"var":"s","matches":"^[a-c]+$"})", R"({"s":"ABC"})"));
+  CHECK(eval(R"({"var":"s","matches":"^APPROVED"})", R"({"s":"approved: yes"})"));
+  CHECK(eval(R"({"var":"n","matches":"^4\\d$"})", R"({"n":42})"));
+  // Folding is the regex engine's, not a lower-cased pattern: \D \S \W
+  // stay "not a digit / space / word character".
+  CHECK(eval(R"({"var":"s","matches":"^\\D+$"})", R"({"s":"ABC"})"));
+  CHECK_FALSE(eval(R"({"var":"s","matches":"^\\D+$"})", R"({"s":"AB1"})"));
+  CHECK_FALSE(eval(R"({"var":"s","matches":"^\\S+$"})", R"({"s":"A B"})"));
+  CHECK(eval(R"({"var":"s","matches":"^\\W$"})", R"({"s":"-"})"));
+  CHECK_FALSE(eval(R"({"var":"s","matches":"^\\W$"})", R"({"s":"A"})"));
+}
+
+TEST_CASE("contains, startsWith and endsWith compare trimmed, lower-case text on both sides") {
+  CHECK(eval(R"({"var":"s","contains":" Break "})", R"({"s":"BREAKING change"})"));
+  CHECK(eval(R"({"var":"s","startsWith":" Feat"})", R"({"s":"  feat: x"})"));
+  CHECK(eval(R"({"var":"s","endsWith":".CPP  "})", R"({"s":"main.cpp\n"})"));
+  CHECK_FALSE(eval(R"({"var":"s","endsWith":".h "})", R"({"s":"main.cpp"})"));
+}
+
+TEST_CASE("an empty condition {} is no condition: it holds, as in WorkRail") {
+  std::vector<warning> w;
+  CHECK(eval("{}", R"({})", &w));
+  CHECK(w.empty());
+  std::vector<warning> check_w;
+  check_condition(*parse_json("{}"), "/steps/0/runCondition", check_w);
+  CHECK(check_w.empty());
+  // Nested, it is more likely a slip: accepted (and true), but reported.
+  check_condition(*parse_json(R"({"and":[{},{"var":"x"}]})"), "/c", check_w);
+  REQUIRE(check_w.size() == 1);
+  CHECK(check_w[0].pointer == "/c/and/0");
+  CHECK(eval(R"({"and":[{},{"var":"x"}]})", R"({"x":true})"));
+  CHECK_FALSE(eval(R"({"not":{}})", R"({})"));
 }
 
 TEST_CASE("regex matching of huge input neither crashes nor hangs") {
@@ -150,7 +187,7 @@ TEST_CASE("loop variables shadow the context") {
 }
 
 TEST_CASE("malformed conditions are definition errors naming the pointer") {
-  auto e = check_error(R"({})");
+  auto e = check_error(R"([])");   // ({} is a valid, empty condition: see above)
   CHECK(e.code == errc::WORKFLOW_INVALID);
   CHECK(e.details.at("pointer") == "/steps/0/runCondition");
   CHECK(check_error(R"("x")").details.at("pointer") == "/steps/0/runCondition");

@@ -127,6 +127,127 @@ TEST_CASE("requireConfirmation as an object: {message, when} and a bare conditio
   CHECK(t2.steps[2].require_confirmation);
 }
 
+TEST_CASE("an empty condition {} as runCondition or a fragment's when is no condition (as in WorkRail)") {
+  auto c = must_compile(wf("empty-conditions", R"([
+    {"id":"a","title":"A","prompt":"Do it.","runCondition":{},
+     "promptFragments":[{"id":"f","when":{},"text":"Always added."}]},
+    {"id":"b","title":"B","prompt":"p","requireConfirmation":{"message":"Sure?","when":{}}}])"));
+  CHECK(c->warnings.empty());
+  auto t = drive(*c, {}, nullptr);
+  REQUIRE(t.ids == ids{"a", "b"});
+  CHECK(t.steps[0].prompt == "Do it.\n\nAlways added.");
+  CHECK(t.steps[1].require_confirmation);
+  CHECK(t.warnings.empty());
+}
+
+TEST_CASE("requireConfirmation {} is an empty condition, which holds: confirmation required, with a warning") {
+  auto c = must_compile(wf("empty-confirm", R"([{"id":"a","title":"A","prompt":"p","requireConfirmation":{}}])"));
+  REQUIRE(c->warnings.size() == 1);
+  CHECK(c->warnings[0].pointer == "/steps/0/requireConfirmation");
+  auto t = drive(*c, {}, nullptr);
+  CHECK(t.steps[0].require_confirmation);
+}
+
+TEST_CASE("a while loop on {} runs to its maxIterations, an until loop once, and both are reported") {
+  auto c = must_compile(wf("empty-loops", R"([
+    {"id":"w","type":"loop","title":"W","loop":{"type":"while","condition":{},"maxIterations":3},
+     "body":[{"id":"wb","title":"wb","prompt":"p"}]},
+    {"id":"u","type":"loop","title":"U","loop":{"type":"until","condition":{},"maxIterations":3},
+     "body":[{"id":"ub","title":"ub","prompt":"p"}]},
+    {"id":"f","type":"loop","title":"F","loop":{"type":"while","conditionSource":{"kind":"context_variable","condition":{}},"maxIterations":2},
+     "body":[{"id":"fb","title":"fb","prompt":"p"}]}])"));
+  REQUIRE(c->warnings.size() == 3);
+  CHECK(c->warnings[0].pointer == "/steps/0/loop/condition");
+  CHECK(c->warnings[0].message.find("always holds") != std::string::npos);
+  CHECK(c->warnings[0].message.find("maxIterations (3)") != std::string::npos);
+  CHECK(c->warnings[1].pointer == "/steps/1/loop/condition");
+  CHECK(c->warnings[1].message.find("once") != std::string::npos);
+  CHECK(c->warnings[2].pointer == "/steps/2/loop/conditionSource/condition");
+  auto t = drive(*c, {}, nullptr);
+  CHECK(t.ids == ids{"wb", "wb", "wb", "ub", "fb", "fb"});
+  CHECK(has_warning(t, "stopped at its maxIterations"));
+}
+
+TEST_CASE("conditionSource {kind: context_variable, condition} is the loop's condition (WorkRail's legacy form)") {
+  auto c = must_compile(wf("legacy-source", R"([
+    {"id":"fix","type":"loop","title":"Fix",
+     "loop":{"type":"while","maxIterations":5,"conditionSource":{"kind":"context_variable","condition":{"var":"failing","gt":0}}},
+     "body":[{"id":"attempt","title":"Attempt {{currentIteration}}","prompt":"p"}]},
+    {"id":"done","title":"Done","prompt":"p"}])"));
+  CHECK(c->warnings.empty());
+  auto t = drive(*c, obj(R"({"failing":2})"), [](const pending_step&, json::object& ctx) {
+    ctx["failing"] = ctx["failing"].to_number<double>() - 1;
+    return notes("x");
+  });
+  CHECK(t.ids == ids{"attempt", "attempt", "done"});
+  // Run-time warnings name where the condition is in the file.
+  auto u = drive(*c, obj(R"({"failing":{"n":1}})"), nullptr);
+  CHECK(u.ids == ids{"done"});
+  REQUIRE_FALSE(u.warnings.empty());
+  CHECK(u.warnings[0].pointer == "/steps/0/loop/conditionSource/condition/gt");
+}
+
+TEST_CASE("conditionSource context_variable: validated like any condition, and agreeing with loop.condition") {
+  auto loop = [](std::string_view loop_fields) {
+    return wf("cs", R"([{"id":"l","type":"loop","title":"L","loop":{"type":"until","maxIterations":2,)" +
+                        std::string(loop_fields) + R"(},"body":[{"id":"b","title":"b","prompt":"p"}]},
+                       {"id":"x","title":"x","prompt":"p"}])");
+  };
+  // The same condition in both places (members in any order) is fine.
+  auto same = must_compile(loop(R"("condition":{"var":"ok","equals":true},
+      "conditionSource":{"condition":{"equals":true,"var":"ok"},"kind":"context_variable"})"));
+  CHECK(drive(*same, obj(R"({"ok":true})"), nullptr).ids == ids{"b", "x"});
+  struct row {
+    const char* fields;
+    const char* pointer;
+  };
+  for (const row& r : {
+           row{R"("condition":{"var":"ok"},"conditionSource":{"kind":"context_variable","condition":{"var":"other"}})",
+               "/steps/0/loop/conditionSource/condition"},
+           row{R"("conditionSource":{"kind":"context_variable"})", "/steps/0/loop/conditionSource/condition"},
+           row{R"("conditionSource":{"kind":"context_variable","condition":"ok"})", "/steps/0/loop/conditionSource/condition"},
+           row{R"("conditionSource":{"kind":"context_variable","condition":{"var":"a..b"}})",
+               "/steps/0/loop/conditionSource/condition/var"},
+           row{R"("conditionSource":{"kind":"context_variable","condition":{"and":[{"var":"a"},{"var":"b","in":1}]}})",
+               "/steps/0/loop/conditionSource/condition/and/1/in"},
+           row{R"("conditionSource":{"kind":"variable","condition":{"var":"a"}})", "/steps/0/loop/conditionSource/kind"},
+           row{R"("condition":{"var":"ok"},"conditionSource":{"kind":"artifact_contract","contractRef":"c"})",
+               "/steps/0/loop/conditionSource"},
+       }) {
+    INFO(r.fields);
+    auto e = must_fail(loop(r.fields));
+    CHECK(e.code == errc::WORKFLOW_INVALID);
+    CHECK(pointer_of(e) == r.pointer);
+  }
+  // Not on a for loop, as for the artifact form.
+  auto e = must_fail(wf("cs-for", R"([{"id":"l","type":"loop","title":"L","loop":{"type":"for","count":2,"maxIterations":2,
+      "conditionSource":{"kind":"context_variable","condition":{"var":"a"}}},"body":[{"id":"b","title":"b","prompt":"p"}]}])"));
+  CHECK(pointer_of(e) == "/steps/0/loop/conditionSource");
+  // Members of the other kind are unknown here: kept, reported.
+  auto w = must_compile(loop(R"("conditionSource":{"kind":"context_variable","condition":{"var":"ok"},"loopId":"l"})"));
+  CHECK(warning_pointers(*w) == std::vector<std::string>{"/steps/0/loop/conditionSource/loopId"});
+}
+
+TEST_CASE("conditionSource context_variable inside a routine: {arg} filled, errors name the file") {
+  std::map<std::string, json::value> m{{"wr.routine-poll", parsed(R"({"id":"wr.routine-poll","name":"n","description":"d","version":"1",
+    "steps":[{"id":"poll","type":"loop","title":"Poll {what}",
+              "loop":{"type":"while","maxIterations":4,"conditionSource":{"kind":"context_variable","condition":{"var":"{flag}"}}},
+              "body":[{"id":"check","title":"Check {what}","prompt":"p"}]}]})")}};
+  auto c = must_compile(wf("uses-poll", R"([{"id":"ci","title":"CI","templateCall":{"templateId":"wr.templates.routine.poll","args":{"what":"CI","flag":"pending"}}}])"),
+                        resolver_of(m));
+  CHECK(c->definition.at("steps").at(0).at("loop").at("conditionSource").at("condition").at("var") == "pending");
+  int left = 2;
+  auto t = drive(*c, obj(R"({"pending":true})"), [&](const pending_step&, json::object& ctx) {
+    ctx["pending"] = --left > 0;
+    return notes("x");
+  });
+  CHECK(t.ids == ids{"ci.check", "ci.check"});
+  auto e = must_fail(wf("uses-poll", R"([{"id":"ci","title":"CI","templateCall":{"templateId":"wr.templates.routine.poll","args":{"what":"CI","flag":"no way"}}}])"),
+                     resolver_of(m));
+  CHECK(pointer_of(e) == "/steps/0/templateCall/args/flag");   // the arg that filled the field whole
+  CHECK(e.details.at("expandedPointer") == "/steps/0/loop/conditionSource/condition/var");
+}
+
 TEST_CASE("for loops: count as a number or as a (dotted) variable name, custom iterationVar") {
   auto c = must_compile(wf("for-count", R"([
     {"id":"lit","type":"loop","title":"L","loop":{"type":"for","count":2,"iterationVar":"pass","maxIterations":9},

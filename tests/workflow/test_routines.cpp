@@ -136,3 +136,169 @@ TEST_CASE("routine loops are prefixed consistently and the caller's runCondition
   CHECK(t.steps[0].title == "Try the deploy");
   CHECK(drive(**c, obj(R"({"env":"dev","enabled":true})"), nullptr).ids == ids{"end"});
 }
+
+namespace {
+
+// A routine whose non-text fields are whole {arg} placeholders.
+json::value typed_routine() {
+  return parse_json(R"({
+    "id":"wr.routine-x","name":"x","description":"d","version":"1",
+    "steps":[
+      {"id":"retry","type":"loop","title":"Retry {what}",
+       "loop":{"type":"while","maxIterations":"{max}","condition":"{again}"},
+       "body":[{"id":"try","title":"Try {what}","prompt":"Try {what} (at most {max} times).",
+                "requireConfirmation":"{confirm}"}]},
+      {"id":"repeat","type":"loop","title":"Repeat","loop":{"type":"for","count":"{n}","maxIterations":10},
+       "body":[{"id":"once","title":"Once","prompt":"p","runCondition":{"var":"mode","in":"{modes}"}}]},
+      {"id":"gate","title":"Gate","prompt":"p","runCondition":"{gate}"},
+      {"id":"each","type":"loop","title":"Each","loop":{"type":"forEach","items":"{list}","itemVar":"{item}","maxIterations":5},
+       "body":[{"id":"visit","title":"Visit","prompt":"Visit {{file}}."}]}
+    ]})").value();
+}
+
+json::value caller_with(json::object args) {
+  json::value c = parse_json(R"({"id":"uses-x","name":"n","description":"d","version":"1",
+    "steps":[{"id":"job","title":"Job","templateCall":{"templateId":"wr.templates.routine.x"}},
+             {"id":"end","title":"End","prompt":"p"}]})").value();
+  c.as_object()["steps"].as_array()[0].as_object()["templateCall"].as_object()["args"] = std::move(args);
+  return c;
+}
+
+json::object good_args() {
+  return obj(R"({"what":"the upload","max":3,"again":{"var":"failed"},"confirm":true,"n":2,
+                 "modes":["fast","full"],"gate":{"var":"ship"},"list":"files","item":"file"})");
+}
+
+}  // namespace
+
+TEST_CASE("a routine field that is exactly {arg} takes the arg's JSON value, whatever its type") {
+  auto lib = library::load({}, {typed_routine(), caller_with(good_args())});
+  if (!lib) FAIL(lib.error().message);
+  auto wf = lib->find("uses-x");
+  REQUIRE(wf != nullptr);
+  const auto& steps = wf->definition.at("steps").as_array();
+  CHECK(steps[0].at("loop").at("maxIterations") == 3);
+  CHECK(steps[0].at("loop").at("condition") == json::value(json::object{{"var", "failed"}}));
+  CHECK(steps[0].at("body").at(0).at("requireConfirmation") == true);
+  CHECK(steps[0].at("body").at(0).at("prompt") == "Try the upload (at most 3 times).");   // in text: as text
+  CHECK(steps[1].at("loop").at("count") == 2);
+  CHECK(steps[1].at("body").at(0).at("runCondition").at("in") == json::value(json::array{"fast", "full"}));
+  CHECK(wf->warnings.empty());
+
+  CHECK(steps[3].at("loop").at("items") == "files");
+  CHECK(steps[3].at("loop").at("itemVar") == "file");
+
+  auto t = drive(*wf, obj(R"({"failed":true,"mode":"FULL","ship":false,"files":["a.txt"]})"), nullptr);
+  CHECK(t.ids == ids{"job.try", "job.try", "job.try", "job.once", "job.once", "job.visit", "end"});
+  CHECK(t.steps[5].prompt == "Visit a.txt.");
+  CHECK(t.steps[0].require_confirmation);
+  CHECK(has_warning(t, "stopped at its maxIterations (3)"));
+  // The pinned definition stands alone.
+  auto again = compile(wf->definition);
+  REQUIRE(again.has_value());
+  CHECK((*again)->workflow_hash == wf->workflow_hash);
+}
+
+TEST_CASE("a routine compiled on its own: whole {arg} fields where a non-string is required are warnings") {
+  auto lib = library::load({}, {typed_routine(), caller_with(good_args())});
+  if (!lib) FAIL(lib.error().message);
+  auto r = lib->find("wr.routine-x");
+  REQUIRE(r != nullptr);
+  CHECK(r->is_routine);
+  std::vector<std::string> pointers;
+  for (const auto& w : r->warnings) {
+    CHECK(w.message.find("routine argument") != std::string::npos);
+    pointers.push_back(w.pointer);
+  }
+  CHECK(pointers == std::vector<std::string>{"/steps/0/loop/maxIterations", "/steps/0/loop/condition",
+                                             "/steps/0/body/0/requireConfirmation", "/steps/1/loop/count",
+                                             "/steps/1/body/0/runCondition/in", "/steps/2/runCondition",
+                                             "/steps/3/loop/items", "/steps/3/loop/itemVar"});
+  // The arg's name stands in where a name is required.
+  CHECK(r->definition.at("steps").at(3).at("loop").at("items") == "list");
+  CHECK(r->definition.at("steps").at(0).at("loop").at("maxIterations") == 1);
+  // Its (pinned) definition recompiles from the store as it is.
+  CHECK(compile(r->definition).has_value());
+  // The routine alone, without a caller, loads too.
+  CHECK(library::load({}, {typed_routine()}).has_value());
+}
+
+TEST_CASE("a genuinely bad routine or workflow still fails the load with its own error") {
+  SECTION("a routine field of the wrong type that is not a placeholder") {
+    json::value r = typed_routine();
+    r.as_object()["steps"].as_array()[0].as_object()["loop"].as_object()["maxIterations"] = "lots";
+    auto lib = library::load({}, {r});
+    REQUIRE_FALSE(lib.has_value());
+    CHECK(lib.error().details.at("pointer") == "/steps/0/loop/maxIterations");
+    CHECK(lib.error().details.at("expected") == "a positive integer (at most 1000000)");
+  }
+  SECTION("a placeholder where no value of any type fits (a step's id list)") {
+    json::value r = typed_routine();
+    r.as_object()["steps"] = "{steps}";
+    auto lib = library::load({}, {r});
+    REQUIRE_FALSE(lib.has_value());
+    CHECK(lib.error().details.at("pointer") == "/steps");
+  }
+  SECTION("a workflow that is not a routine gets no stand-ins") {
+    json::value w = typed_routine();
+    w.as_object()["id"] = "not-a-routine";
+    auto lib = library::load({}, {w});
+    REQUIRE_FALSE(lib.has_value());
+    CHECK(lib.error().code == errc::WORKFLOW_INVALID);
+    CHECK(lib.error().details.at("pointer") == "/steps/0/loop/maxIterations");
+  }
+}
+
+TEST_CASE("whole {arg} fields: a missing arg, or an arg of the wrong type, is an error naming the arg") {
+  SECTION("missing arg") {
+    json::object args = good_args();
+    args.erase("max");
+    auto lib = library::load({}, {typed_routine(), caller_with(args)});
+    REQUIRE_FALSE(lib.has_value());
+    CHECK(lib.error().code == errc::TEMPLATE_ARG_MISSING);
+    CHECK(lib.error().details.at("pointer") == "/steps/0/templateCall/args");
+    CHECK(lib.error().details.at("arg") == "max");
+  }
+  SECTION("an arg of the wrong type") {
+    json::object args = good_args();
+    args["max"] = "abc";
+    auto lib = library::load({}, {typed_routine(), caller_with(args)});
+    REQUIRE_FALSE(lib.has_value());
+    CHECK(lib.error().code == errc::WORKFLOW_INVALID);
+    CHECK(lib.error().details.at("pointer") == "/steps/0/templateCall/args/max");
+    CHECK(lib.error().details.at("expandedPointer") == "/steps/0/loop/maxIterations");
+    CHECK(lib.error().details.at("expected") == "a positive integer (at most 1000000)");
+    CHECK(lib.error().message.find("/steps/0/templateCall/args/max") != std::string::npos);
+  }
+  SECTION("an error inside an object arg names the field inside the arg") {
+    json::object args = good_args();
+    args["again"] = obj(R"({"and":[{"var":"a"},{"var":"b..c"}]})");
+    auto lib = library::load({}, {typed_routine(), caller_with(args)});
+    REQUIRE_FALSE(lib.has_value());
+    CHECK(lib.error().details.at("pointer") == "/steps/0/templateCall/args/again/and/1/var");
+  }
+  SECTION("an arg inserted whole may not nest the expanded definition deeper than 128 levels") {
+    // 123 nested arrays: at the caller's /steps/0/templateCall/args/modes
+    // (depth 5) the innermost is at depth 127, allowed; at the routine's
+    // /steps/1/body/0/runCondition/in (depth 6) it would be at 128.
+    json::value deep = json::array{};
+    for (int i = 0; i < 122; ++i) deep = json::array{deep};
+    json::object args = good_args();
+    args["modes"] = deep;
+    auto lib = library::load({}, {typed_routine(), caller_with(args)});
+    REQUIRE_FALSE(lib.has_value());
+    CHECK(lib.error().code == errc::WORKFLOW_INVALID);
+    CHECK(lib.error().details.at("expected") == "JSON nested at most 128 levels deep");
+    CHECK(std::string(lib.error().details.at("pointer").as_string()).rfind("/steps/0/templateCall/args/modes/0/0", 0) == 0);
+  }
+  SECTION("under the caller's runCondition, the routine's own condition moves, and is still traced") {
+    json::value caller = caller_with(good_args());
+    caller.as_object()["steps"].as_array()[0].as_object()["runCondition"] = obj(R"({"var":"enabled"})");
+    caller.as_object()["steps"].as_array()[0].as_object()["templateCall"].as_object()["args"].as_object()["gate"] =
+        obj(R"({"var":"ship","gt":[1]})");
+    auto lib = library::load({}, {typed_routine(), caller});
+    REQUIRE_FALSE(lib.has_value());
+    CHECK(lib.error().details.at("pointer") == "/steps/0/templateCall/args/gate/gt");
+    CHECK(lib.error().details.at("expandedPointer") == "/steps/2/runCondition/and/1/gt");
+  }
+}

@@ -23,8 +23,17 @@
 //     decision:"continue"|"stop"}. Without loopId it applies to the innermost
 //     artifact-driven loop; with loopId to the loop whose step id or
 //     conditionSource.loopId equals it.
+//   - conditionSource {kind:"context_variable", condition}: WorkRail's
+//     legacy spelling of the loop's `condition` (equal to loop.condition if
+//     both are given).
+//   - conditions: {} is "no condition" and holds (as in WorkRail); a while
+//     loop on {} runs to maxIterations and an until loop once, with a
+//     warning. `matches` is an ECMAScript regex, case-insensitive (ASCII),
+//     against the trimmed value; contains/startsWith/endsWith compare
+//     trimmed, lower-cased text on both sides.
 //   - requireConfirmation: true/false, or an object: a condition
-//     ({var...}/{and}/{or}/{not}) evaluated at render time, or
+//     ({var...}/{and}/{or}/{not}, or {} which always holds: a warning says
+//     so) evaluated at render time, or
 //     {message, when?}: required (when `when` holds), message in
 //     extras.confirmationMessage.
 //   - outputContract {contractRef, required:true}: the output must carry an

@@ -10,7 +10,13 @@
 //   - every templateCall is expanded in place: the calling step is replaced by
 //     the routine's steps, whose ids become "<callerId>.<routineStepId>"
 //     (separator "."), single-brace {arg} in the routine's strings is filled
-//     from templateCall.args, double-brace {{var}} stays for run time.
+//     from templateCall.args, double-brace {{var}} stays for run time; a
+//     string that is exactly "{arg}" takes the arg's JSON value as it is
+//     ("maxIterations": "{max}" with args {max: 3} gives 3).
+//   - a routine is also compiled on its own (it is a library entry): a field
+//     that is exactly "{arg}" where a non-string is required then gets a
+//     stand-in value (the arg's name, 1, true, {} or []) and a warning,
+//     instead of failing the load.
 //   - workflow_hash is computed over the expanded definition, so compiling
 //     compiled::definition again (with no routines) gives the same hash.
 #pragma once
@@ -52,7 +58,9 @@ struct compiled {
   std::shared_ptr<const program> prog;   // never null
   /// Unknown fields (kept and ignored), with their JSON pointers into the
   /// file (like errors: after a templateCall the pinned definition's indexes
-  /// differ), and the fields of templateCall steps that expansion drops.
+  /// differ), the fields of templateCall steps that expansion drops, empty
+  /// conditions of loops, and a routine's stand-ins for whole "{arg}" fields
+  /// (library::load).
   std::vector<warning> warnings;
   /// Where it came from ("" for in-memory definitions).
   std::string source;
@@ -79,8 +87,9 @@ using routine_resolver = std::function<const boost::json::value*(std::string_vie
 ///                         (details {pointer, expected, arg});
 ///   OUT_OF_MEMORY, INTERNAL.
 /// A pointer found after templateCall expansion names the field in the
-/// definition as given; details.expandedPointer then names it in the
-/// expanded one. Thread-safe (`routines` is called on the calling thread).
+/// definition as given (for a field that was exactly "{arg}", the arg:
+/// .../templateCall/args/<name>); details.expandedPointer then names it in
+/// the expanded one. Thread-safe (`routines` is called on the calling thread).
 result<std::shared_ptr<const compiled>> compile(const boost::json::value& definition,
                                                 const routine_resolver& routines = {});
 
