@@ -14,6 +14,7 @@ Runs the engine operation OP with the request JSON (default {}; "-" reads
 it from stdin) and prints the response exactly as the engine returned it.
 
   --render    print the text-first markdown rendering instead of the JSON
+  --          end of options: every later argument is OP or JSON
 
 Examples:
   tokenrail call list_workflows
@@ -33,10 +34,10 @@ int cmd_call(const global_options& g, const args& a) {
   }
   std::vector<std::string> positional;
   bool render = false;
-  for (const auto& s : a) {
-    if (s == "--render") render = true;
-    else if (s.size() > 1 && s[0] == '-' && s != "-") return usage_error("call", "unknown option " + s);
-    else positional.push_back(s);
+  for (arg_reader r(a); r.next();) {
+    if (r.is("--render")) render = true;
+    else if (r.looks_like_option() && r.arg() != "-") return usage_error("call", "unknown option " + r.arg());
+    else positional.push_back(r.arg());
   }
   if (positional.empty()) return usage_error("call", "missing the operation name");
   if (positional.size() > 2) return usage_error("call", "too many arguments");

@@ -20,6 +20,7 @@ import_session on another store) accepts.
   --format json   the bundle as JSON (default)
   --format md     a rendered markdown export, when the engine offers one
   -o, --output F  write to F instead of stdout
+  --              end of options: the next argument is SESSION
 )";
 }
 
@@ -29,15 +30,15 @@ int cmd_export(const global_options& g, const args& a) {
     return exit_ok;
   }
   std::string session, format = "json", output;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i] == "--format" || a[i] == "-o" || a[i] == "--output") {
-      if (i + 1 >= a.size()) return usage_error("export", a[i] + " needs a value");
-      (a[i] == "--format" ? format : output) = a[i + 1];
-      ++i;
-    } else if (!a[i].empty() && a[i][0] == '-') {
-      return usage_error("export", "unknown option " + a[i]);
+  for (arg_reader r(a); r.next();) {
+    if (r.is("--format") || r.is("-o") || r.is("--output")) {
+      auto v = r.value();
+      if (!v) return usage_error("export", r.arg() + " needs a value");
+      (r.arg() == "--format" ? format : output) = *v;
+    } else if (r.looks_like_option()) {
+      return usage_error("export", "unknown option " + r.arg());
     } else if (session.empty()) {
-      session = a[i];
+      session = r.arg();
     } else {
       return usage_error("export", "one session at a time");
     }

@@ -11,12 +11,13 @@ namespace tokenrail::cli {
 namespace json = boost::json;
 
 namespace {
-constexpr std::string_view help = R"(usage: tokenrail import FILE|-
+constexpr std::string_view help = R"(usage: tokenrail import [--] FILE|-
 
 Imports a session bundle written by 'tokenrail export' (the whole
 export_session response, or just its bundle) into the store and prints the
 import_session response ({sessionId, runIds}). Importing twice changes
-nothing. "-" reads the bundle from stdin.
+nothing. "-" reads the bundle from stdin; after "--" a FILE may start with
+'-' (tokenrail import -- -bundle.json).
 )";
 }
 
@@ -25,10 +26,17 @@ int cmd_import(const global_options& g, const args& a) {
     std::cout << help;
     return exit_ok;
   }
-  if (a.size() != 1 || (a[0].size() > 1 && a[0][0] == '-'))
-    return usage_error("import", "expected exactly one FILE (or - for stdin)");
-  auto text = read_all(a[0]);
-  if (!text) return usage_error("import", "cannot read " + a[0]);
+  // No options: an argument starting with '-' (but "-") is refused unless it comes after "--".
+  std::vector<std::string> files;
+  bool bad = false;
+  for (arg_reader r(a); r.next();) {
+    if (r.looks_like_option() && r.arg() != "-") bad = true;
+    files.push_back(r.arg());
+  }
+  if (bad || files.size() != 1) return usage_error("import", "expected exactly one FILE (or - for stdin)");
+  const std::string& file = files[0];
+  auto text = read_all(file);
+  if (!text) return usage_error("import", "cannot read " + file);
   json_limits limits;
   limits.max_bytes = 1u << 30;
   limits.max_depth = 128;

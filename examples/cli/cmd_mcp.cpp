@@ -52,18 +52,17 @@ int cmd_mcp(const global_options& g, const args& a) {
   host::mcp_options opts;
   opts.instructions = std::string(instructions);
   opts.server_version = TOKENRAIL_CLI_VERSION;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i] == "--max-message-bytes" && i + 1 < a.size()) {
-      // Digits only: std::stoul would take "-1" as the largest value (no
-      // limit at all) and "12abc" as 12.
-      const std::string& text = a[++i];
-      const auto r = std::from_chars(text.data(), text.data() + text.size(), opts.max_message_bytes);
-      if (text.empty() || r.ec != std::errc() || r.ptr != text.data() + text.size())
-        return usage_error("mcp", "--max-message-bytes needs a number of bytes");
-      if (opts.max_message_bytes < 64) return usage_error("mcp", "--max-message-bytes must be at least 64");
-    } else {
-      return usage_error("mcp", "unknown argument " + a[i]);
-    }
+  // No operands: an argument after "--" is refused like any unknown one.
+  for (arg_reader r(a); r.next();) {
+    std::optional<std::string> text;
+    if (r.is("--max-message-bytes")) text = r.value();
+    if (!text) return usage_error("mcp", "unknown argument " + r.arg());
+    // Digits only: std::stoul would take "-1" as the largest value (no
+    // limit at all) and "12abc" as 12.
+    const auto c = std::from_chars(text->data(), text->data() + text->size(), opts.max_message_bytes);
+    if (text->empty() || c.ec != std::errc() || c.ptr != text->data() + text->size())
+      return usage_error("mcp", "--max-message-bytes needs a number of bytes");
+    if (opts.max_message_bytes < 64) return usage_error("mcp", "--max-message-bytes must be at least 64");
   }
   auto e = open_engine(g);
   if (!e) return exit_error;

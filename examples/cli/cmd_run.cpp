@@ -30,6 +30,7 @@ answered with a loop_control artifact: "continue" until the loop has run
   --render               print each step's full markdown rendering
   --trace FILE           append every call as a JSON line {op, request, response}
   --quiet                print only the summary
+  --                     end of options: the next argument is WORKFLOW
 
 Exit codes: 0 the run completed, 1 an error or a blocked step, 2 usage.
 )";
@@ -133,39 +134,34 @@ int cmd_run(const global_options& g, const args& a) {
   }
   run_options o;
   bool auto_mode = false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const std::string& s = a[i];
-    auto value = [&](const char* name) -> std::optional<std::string> {
-      if (i + 1 >= a.size()) return std::nullopt;
-      (void)name;
-      return a[++i];
-    };
-    if (s == "--auto") {
+  for (arg_reader r(a); r.next();) {
+    const std::string& s = r.arg();
+    if (r.is("--auto")) {
       auto_mode = true;
-    } else if (s == "--render") {
+    } else if (r.is("--render")) {
       o.render = true;
-    } else if (s == "--quiet") {
+    } else if (r.is("--quiet")) {
       o.quiet = true;
-    } else if (s == "--context") {
-      auto v = value("--context");
+    } else if (r.is("--context")) {
+      auto v = r.value();
       if (!v) return usage_error("run", "--context needs a JSON object");
       auto parsed = parse_json(*v);
       if (!parsed || !parsed->is_object()) return usage_error("run", "--context must be a JSON object");
       o.context = std::move(parsed).value();
-    } else if (s == "--session") {
-      auto v = value("--session");
+    } else if (r.is("--session")) {
+      auto v = r.value();
       if (!v) return usage_error("run", "--session needs an id");
       o.session = *v;
-    } else if (s == "--loop-iterations" || s == "--max-steps") {
-      auto v = value(s.c_str());
+    } else if (r.is("--loop-iterations") || r.is("--max-steps")) {
+      auto v = r.value();
       auto n = v ? positive(*v) : std::nullopt;
       if (!n) return usage_error("run", s + " needs a positive number");
       (s == "--max-steps" ? o.max_steps : o.loop_iterations) = *n;
-    } else if (s == "--trace") {
-      auto v = value("--trace");
+    } else if (r.is("--trace")) {
+      auto v = r.value();
       if (!v) return usage_error("run", "--trace needs a file");
       o.trace = *v;
-    } else if (!s.empty() && s[0] == '-') {
+    } else if (r.looks_like_option()) {
       return usage_error("run", "unknown option " + s);
     } else if (o.workflow.empty()) {
       o.workflow = s;

@@ -21,6 +21,7 @@ narrows the list by text (notes, workflow id, session id, context).
 
   --limit N  list at most N runs (1 to 1000; default 50)
   --json     print the engine's response instead of a table
+  --         end of options: the next argument is QUERY
 )";
 
 std::string field(const json::value& v, std::string_view key) {
@@ -39,16 +40,16 @@ int cmd_sessions(const global_options& g, const args& a) {
   bool as_json = false;
   std::string query;
   std::int64_t limit = 50;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const std::string& s = a[i];
-    if (s == "--json") as_json = true;
-    else if (s == "--limit") {
-      const std::string text = i + 1 < a.size() ? a[++i] : "";
-      const auto r = std::from_chars(text.data(), text.data() + text.size(), limit);
-      if (text.empty() || r.ec != std::errc() || r.ptr != text.data() + text.size() || limit < 1 || limit > 1000)
+  for (arg_reader r(a); r.next();) {
+    const std::string& s = r.arg();
+    if (r.is("--json")) as_json = true;
+    else if (r.is("--limit")) {
+      const std::string text = r.value().value_or("");
+      const auto c = std::from_chars(text.data(), text.data() + text.size(), limit);
+      if (text.empty() || c.ec != std::errc() || c.ptr != text.data() + text.size() || limit < 1 || limit > 1000)
         return usage_error("sessions", "--limit needs a number from 1 to 1000");
     }
-    else if (!s.empty() && s[0] == '-') return usage_error("sessions", "unknown option " + s);
+    else if (r.looks_like_option()) return usage_error("sessions", "unknown option " + s);
     else if (query.empty()) query = s;
     else return usage_error("sessions", "one query at most");
   }

@@ -21,6 +21,7 @@ the session's event log (export_session); the tips come from get_run.
   --format text      an indented tree (default)
   --format dot       Graphviz: tokenrail show RUN --format dot | dot -Tsvg > run.svg
   --format mermaid   a Mermaid flowchart
+  --                 end of options: the next argument is RUN
 )";
 
 // The events of an exported bundle: the first array named "events".
@@ -40,16 +41,17 @@ int cmd_show(const global_options& g, const args& a) {
     return exit_ok;
   }
   std::string run_id, format = "text";
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i] == "--format") {
-      if (i + 1 >= a.size()) return usage_error("show", "--format needs text, dot or mermaid");
-      format = a[++i];
-    } else if (a[i].rfind("--format=", 0) == 0) {
-      format = a[i].substr(9);
-    } else if (!a[i].empty() && a[i][0] == '-') {
-      return usage_error("show", "unknown option " + a[i]);
+  for (arg_reader r(a); r.next();) {
+    if (r.is("--format")) {
+      auto v = r.value();
+      if (!v) return usage_error("show", "--format needs text, dot or mermaid");
+      format = *v;
+    } else if (r.looks_like_option() && r.arg().rfind("--format=", 0) == 0) {
+      format = r.arg().substr(9);
+    } else if (r.looks_like_option()) {
+      return usage_error("show", "unknown option " + r.arg());
     } else if (run_id.empty()) {
-      run_id = a[i];
+      run_id = r.arg();
     } else {
       return usage_error("show", "one run at a time");
     }

@@ -10,7 +10,7 @@ namespace tokenrail::cli {
 namespace json = boost::json;
 
 namespace {
-constexpr std::string_view help = R"(usage: tokenrail verify [SESSION]
+constexpr std::string_view help = R"(usage: tokenrail verify [--] [SESSION]
 
 Checks every session of the store (or just SESSION): the event log's hash
 chain, and a replay that rebuilds every node and projection from the log and
@@ -25,12 +25,16 @@ int cmd_verify(const global_options& g, const args& a) {
     std::cout << help;
     return exit_ok;
   }
-  if (a.size() > 1 || (a.size() == 1 && !a[0].empty() && a[0][0] == '-'))
-    return usage_error("verify", "expected at most one SESSION");
+  std::vector<std::string> sessions;
+  for (arg_reader r(a); r.next();) {
+    if (r.looks_like_option()) return usage_error("verify", "expected at most one SESSION");
+    sessions.push_back(r.arg());
+  }
+  if (sessions.size() > 1) return usage_error("verify", "expected at most one SESSION");
   auto e = open_engine(g);
   if (!e) return exit_error;
   json::object req;
-  if (a.size() == 1) req["sessionId"] = a[0];
+  if (sessions.size() == 1) req["sessionId"] = sessions[0];
   auto r = call(*e, "verify", req);
   if (r.is_error()) {
     std::cerr << host::render_error(r.value);

@@ -177,6 +177,21 @@ int usage_error(std::string_view cmd, std::string_view message) {
   return exit_usage;
 }
 
+bool arg_reader::next() {
+  if (!after_dashdash_ && next_ < a_.size() && a_[next_] == "--") {
+    after_dashdash_ = true;
+    ++next_;
+  }
+  if (next_ >= a_.size()) return false;
+  cur_ = next_++;
+  return true;
+}
+
+std::optional<std::string> arg_reader::value() {
+  if (next_ >= a_.size()) return std::nullopt;
+  return a_[next_++];
+}
+
 bool wants_help(const args& a) {
   for (const auto& s : a) {
     if (s == "--") break;

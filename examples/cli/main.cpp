@@ -32,6 +32,9 @@ Global options (anywhere on the line):
   -h, --help              this help; 'tokenrail <command> --help' for a command
   --version               the CLI's version
 
+In a command's arguments, "--" ends its options: every argument after it is
+an operand, even one starting with '-' (tokenrail import -- -bundle.json).
+
 Exit codes: 0 success, 1 an error returned by the engine (as data), 2 usage.
 )";
 

@@ -20,12 +20,12 @@ class Skip(Exception):
     pass
 
 
-def run(*args, stdin=None, env=None, check_rc=None):
+def run(*args, stdin=None, env=None, check_rc=None, cwd=None):
     full_env = dict(os.environ)
     for k in ("TOKENRAIL_STORE", "TOKENRAIL_WORKFLOWS"):
         full_env.pop(k, None)
     full_env.update(env or {})
-    p = subprocess.run([CLI, *args], input=stdin, capture_output=True, env=full_env, timeout=120)
+    p = subprocess.run([CLI, *args], input=stdin, capture_output=True, env=full_env, timeout=120, cwd=cwd)
     out, err = p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
     if check_rc is not None and p.returncode != check_rc:
         raise AssertionError(f"tokenrail {' '.join(args)}: exit {p.returncode}, expected {check_rc}\n"
@@ -367,6 +367,100 @@ def case_run_utf8():
     assert "completed run run_" in out and " in 4 steps" in out, out
     # One line per step, even when a title has a line break.
     assert '[1] Ünïcødé ✓ "quoted" [x] | <y> line 2  (s0)\n' in out, out
+
+
+def case_dashdash():
+    # POSIX Guideline 10: "--" ends a command's options; every argument after
+    # it is an operand, even one that starts with '-'. (In-memory store.)
+    # (a) An operand after "--".
+    _, out, _ = mem("call", "--", "list_workflows", check_rc=0)
+    assert [w["workflowId"] for w in json.loads(out)["workflows"]] == ["bug-triage"], out
+    _, md, _ = mem("call", "--render", "--", "start_workflow", '{"workflowId": "bug-triage", "context": ' + CONTEXT + "}",
+                   check_rc=0)
+    assert md.startswith("# Intake BUG-1042\n"), md
+    _, out, _ = mem("call", "--", "-x", check_rc=1)                 # an operation named -x: the engine's answer
+    assert json.loads(out)["error"]["code"] == "UNKNOWN_OPERATION", out
+    _, out, _ = mem("call", "--", "start_workflow", "-", stdin=b'{"workflowId": "bug-triage"}', check_rc=0)
+    assert json.loads(out)["pending"]["stepId"] == "intake", out   # "-" after "--" still reads stdin
+    _, out, _ = mem("run", "--auto", "--context", CONTEXT, "--quiet", "--", "bug-triage", check_rc=0)
+    assert out.startswith("completed run run_"), out
+    # A FILE named -bundle.json: read (the engine refuses its content), not refused as an option.
+    with open(os.path.join(SCRATCH, "-bundle.json"), "w") as f:
+        f.write("{not json")
+    _, _, err = mem("import", "-bundle.json", cwd=SCRATCH, check_rc=2)
+    assert "expected exactly one FILE" in err, err
+    _, _, err = mem("import", "--", "-bundle.json", cwd=SCRATCH, check_rc=1)
+    assert "INVALID_JSON" in err, err
+    # (b) "--" with no operand after it, where operands are optional.
+    _, out, _ = mem("call", "list_workflows", "--", check_rc=0)
+    assert "bug-triage" in out, out
+    _, out, _ = mem("mcp", "--", stdin=b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n', check_rc=0)
+    assert json.loads(out) == {"jsonrpc": "2.0", "id": 1, "result": {}}, out
+    _, out, _ = mem("run", "bug-triage", "--auto", "--quiet", "--", check_rc=0)
+    assert out.startswith("completed run run_"), out
+    # (c) Option-looking arguments after "--" are operands: never parsed as options.
+    _, _, err = mem("mcp", "--", "--max-message-bytes", "64", stdin=b"", check_rc=2)   # mcp takes no operands
+    assert "tokenrail mcp: unknown argument --max-message-bytes" in err, err
+    _, _, err = mem("run", "bug-triage", "--", "--auto", check_rc=2)
+    assert "tokenrail run: unexpected argument --auto" in err, err
+    _, _, err = mem("run", "--", "--auto", check_rc=2)              # a workflow named --auto, and no --auto
+    assert "only --auto is supported" in err, err
+    _, out, _ = mem("call", "list_workflows", "--", "--render", check_rc=1)   # the request JSON, not --render
+    assert json.loads(out)["error"]["code"] == "INVALID_JSON", out
+    _, out, _ = mem("call", "--", "list_workflows", "--", check_rc=1)         # only the first "--" ends the options
+    assert json.loads(out)["error"]["code"] == "INVALID_JSON", out
+    _, out, _ = mem("call", "--", "--help", check_rc=1)             # not a help request after "--"
+    assert json.loads(out)["error"]["code"] == "UNKNOWN_OPERATION", out
+    _, _, err = mem("import", "--", "--help", cwd=SCRATCH, check_rc=2)
+    assert "cannot read --help" in err, err
+    _, _, err = mem("verify", "--", "-a", "-b", check_rc=2)
+    assert "expected at most one SESSION" in err, err
+    # An option's value may be "--" (as with getopt); it does not end the options.
+    _, _, err = mem("show", "--format", "--", "--json", check_rc=2)
+    assert "unknown option --json" in err, err
+    # The usage texts say so.
+    _, out, _ = run("--help", check_rc=0)
+    assert '"--" ends its options' in out, out
+    for cmd in ("call", "run", "sessions", "show", "export"):
+        _, out, _ = run(cmd, "--help", check_rc=0)
+        assert "\n  --  " in out, (cmd, out)
+    for cmd in ("import", "verify"):
+        _, out, _ = run(cmd, "--help", check_rc=0)
+        assert out.startswith(f"usage: tokenrail {cmd} [--] "), out
+
+
+def case_dashdash_store():
+    # "--" for the commands that need a store (LMDB) and its operations.
+    need_lmdb()
+    need_ops("export_session", "import_session", "resume_session", "verify")
+    calls = run_auto_with_trace()
+    sid = calls[0]["response"]["session"]["sessionId"]
+    run_id = calls[0]["response"]["session"]["runId"]
+    # (a) An operand after "--": the session, the run, a FILE starting with '-'.
+    store("export", "-o", os.path.join(SCRATCH, "-bundle.json"), "--", sid, check_rc=0)
+    other = os.path.join(SCRATCH, "other-store")
+    run("--store", other, "import", "-bundle.json", cwd=SCRATCH, check_rc=2)
+    _, out, _ = run("--store", other, "--workflows", WORKFLOWS, "import", "--", "-bundle.json", cwd=SCRATCH, check_rc=0)
+    assert json.loads(out)["sessionId"] == sid, out
+    _, text, _ = store("show", "--format", "text", "--", run_id, check_rc=0)
+    assert text.startswith(f"run {run_id} (bug-triage)"), text
+    _, out, _ = store("verify", "--", sid, check_rc=0)
+    assert json.loads(out), out
+    _, out, _ = store("sessions", "--json", "--", sid, check_rc=0)
+    assert sid in [c["sessionId"] for c in json.loads(out)["candidates"]], out
+    # (b) "--" with no operand after it.
+    _, out, _ = store("sessions", "--", check_rc=0)
+    assert out.startswith("SESSION\tRUN") and sid in out, out
+    store("verify", "--", check_rc=0)
+    # (c) Option-looking arguments after "--" are operands.
+    _, out, _ = store("sessions", "--limit", "3", "--", "--json", check_rc=0)   # a QUERY, not --json
+    assert not out.startswith("{"), out
+    _, _, err = store("sessions", "--", "--limit", "3", check_rc=2)
+    assert "one query at most" in err, err
+    _, _, err = store("export", "--", "--format", check_rc=1)       # a session named --format
+    assert "SESSION_NOT_FOUND" in err, err
+    _, _, err = store("show", "--", "--format", check_rc=1)         # a run named --format
+    assert "tokenrail show: unknown option" not in err and err, err
 
 
 def main():
