@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <tuple>
 
 namespace tokenrail::engine_detail {
 
@@ -34,6 +35,15 @@ std::string callback_node_prefix(std::uint64_t run, std::uint32_t seq) {
   std::string k("r");
   put_be64(k, run);
   put_be32(k, seq);
+  return k;
+}
+
+std::string delegation_callbacks_prefix(std::uint64_t run, std::uint32_t seq) {
+  static_assert((delegation_attempt_base & 0xffffu) == 0 && max_delegations <= 0x10000,
+                "delegation attempts must share the top 16 bits of delegation_attempt_base");
+  std::string k = callback_node_prefix(run, seq);
+  k.push_back(static_cast<char>(delegation_attempt_base >> 24));
+  k.push_back(static_cast<char>((delegation_attempt_base >> 16) & 0xff));
   return k;
 }
 
@@ -82,10 +92,6 @@ namespace {
 
 std::string expiry_key(std::int64_t expires_at, std::uint64_t run, std::uint32_t seq, std::uint32_t attempt) {
   return callback_expiry_key(expires_at, {run, seq, attempt});
-}
-
-token::payload payload_of_callback_key(std::string_view key) {
-  return {get_be64(key.data() + 1), get_be32(key.data() + 9), get_be32(key.data() + 13)};
 }
 
 json::object parse_object(std::string_view text, const char* what) {
@@ -336,13 +342,13 @@ json::object correlation_of(const json::object& spec) {
 json::value phase_of(storage::read_transaction& tx, std::uint64_t run) {
   auto sv = tx.get(storage::table::runs, run_status_key(run));
   if (!sv) return nullptr;
-  return json::value(phase_name(decode_status(*sv).phase));
+  return json::value(phase_name(status_phase(*sv)));
 }
 
 /// Delegations of node (run, seq): [{index, workflowId, runId, phase, state, status?}], by index.
 json::array delegations_of(storage::read_transaction& tx, std::uint64_t run, std::uint32_t seq) {
   std::vector<std::pair<std::int64_t, json::object>> rows;
-  tx.scan(storage::table::callbacks, callback_node_prefix(run, seq), [&](std::string_view, std::string_view v) {
+  tx.scan(storage::table::callbacks, delegation_callbacks_prefix(run, seq), [&](std::string_view, std::string_view v) {
     auto rec = parse_object(v, "a callback record");
     if (str_of(rec, "origin") != "delegation") return true;
     json::object o;
@@ -746,7 +752,7 @@ std::string resolve_callback(engine::impl& e, storage::write_transaction& tx, co
     // Resume when every delegation of the step succeeded.
     std::vector<std::pair<std::int64_t, json::value>> outputs;
     bool all_resolved = true, all_success = true;
-    tx.scan(storage::table::callbacks, callback_node_prefix(cb.run_id, cb.node_seq),
+    tx.scan(storage::table::callbacks, delegation_callbacks_prefix(cb.run_id, cb.node_seq),
             [&](std::string_view, std::string_view v) {
               auto o = parse_object(v, "a callback record");
               if (str_of(o, "origin") != "delegation") return true;
@@ -827,23 +833,36 @@ void cancel_run_in_tx(engine::impl& e, storage::write_transaction& tx, std::uint
   json::array mine;
 
   // 1. Children that still hold an open callback of this run, first: each
-  //    child's cancellation completes our step with `cancelled`.
+  //    child's cancellation completes our step with `cancelled`. The open
+  //    callbacks are the status's waitingOn (every step_suspended not yet
+  //    followed by its step_completed, the same events that open and
+  //    resolve the records), read by key: a scan of callback_run_prefix
+  //    would read every callback the run ever had (one per async attempt).
+  //    Sorted as that scan visited them, so the cascade order is the same.
   std::vector<std::uint64_t> children;
   std::vector<token::payload> open;
-  tx.scan(storage::table::callbacks, callback_run_prefix(run), [&](std::string_view key, std::string_view v) {
-    auto rec = parse_object(v, "a callback record");
-    if (str_of(rec, "state") != "open") return true;
-    open.push_back(payload_of_callback_key(key));
-    if (auto c = parse_run_id(str_of(rec, "childRunId"))) children.push_back(*c);
-    return true;
+  const json::object ext = ext_of(s);
+  if (auto* w = ext.if_contains("waitingOn"); w && w->is_array())
+    for (const auto& entry : w->as_array())
+      if (const auto* o = entry.if_object(); o && o->contains("node") && o->contains("attempt"))
+        open.push_back({run, o->at("node").to_number<std::uint32_t>(), o->at("attempt").to_number<std::uint32_t>()});
+  std::sort(open.begin(), open.end(), [](const token::payload& a, const token::payload& b) {
+    return std::tie(a.node_seq, a.attempt) < std::tie(b.node_seq, b.attempt);
   });
+  for (const auto& cb : open)
+    if (auto rec = load_record(tx, cb); rec && str_of(*rec, "state") == "open")
+      if (auto c = parse_run_id(str_of(*rec, "childRunId"))) children.push_back(*c);
   // D8 "cancel_run cascades to children": also every other child linked to
   // the run (its callback already resolved: by complete_step from the host,
   // for instance) that still runs; nothing will ever consume its result.
-  // Finished ones contribute nothing (see the top of this function).
+  // Finished ones contribute nothing (see the top of this function). Link
+  // keys are unique, so only the open callbacks' children can repeat: a run
+  // with 10,000 children is not searched 10,000 times over.
+  const auto open_children = static_cast<std::ptrdiff_t>(children.size());
   tx.scan(storage::table::callbacks, child_link_prefix(run), [&](std::string_view key, std::string_view) {
     const std::uint64_t c = get_be64(key.data() + 9);
-    if (std::find(children.begin(), children.end(), c) == children.end()) children.push_back(c);
+    if (std::find(children.begin(), children.begin() + open_children, c) == children.begin() + open_children)
+      children.push_back(c);
     return true;
   });
   for (auto c : children) cancel_run_in_tx(e, tx, c, reason, run, now, mine);

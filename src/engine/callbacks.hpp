@@ -65,6 +65,11 @@ inline constexpr std::size_t max_delegations = 256;
 
 std::string callback_key(std::uint64_t run, std::uint32_t seq, std::uint32_t attempt);
 std::string callback_node_prefix(std::uint64_t run, std::uint32_t seq);
+/// The delegation callbacks of node (run, seq): their attempts share the top
+/// 16 bits of delegation_attempt_base, so a scan of this prefix reads the
+/// node's delegations without its suspend attempts (random u32s; a step
+/// retried 10,000 times holds 10,000 records under callback_node_prefix).
+std::string delegation_callbacks_prefix(std::uint64_t run, std::uint32_t seq);
 std::string callback_run_prefix(std::uint64_t run);
 std::string child_link_key(std::uint64_t parent, std::uint64_t child);
 std::string child_link_prefix(std::uint64_t parent);

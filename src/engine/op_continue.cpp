@@ -54,13 +54,13 @@ void canonical_member(std::string& out, std::string_view name, const boost::json
   }
 }
 
-void refuse_phase(const run_status& s, std::uint64_t run) {
+void refuse_phase(run_phase phase, std::uint64_t run) {
   // Runs twice per advance: build the error details only when refusing.
-  if (s.phase != run_phase::cancelled && s.phase != run_phase::waiting) return;
+  if (phase != run_phase::cancelled && phase != run_phase::waiting) return;
   boost::json::object d;
   d["runId"] = format_run_id(run);
-  if (s.phase == run_phase::cancelled) fail(errc::RUN_CANCELLED, "the run was cancelled", std::move(d));
-  if (s.phase == run_phase::waiting)
+  if (phase == run_phase::cancelled) fail(errc::RUN_CANCELLED, "the run was cancelled", std::move(d));
+  if (phase == run_phase::waiting)
     fail(errc::STEP_SUSPENDED, "the step is suspended on a callback; complete it with complete_step", std::move(d));
 }
 
@@ -75,7 +75,7 @@ std::string rehydrate(engine::impl& e, const token::payload& st) {
     // same refusal an advance would get, before the work is done. (A
     // complete node hands out no ackToken: it still reads back.)
     if (!node.rec.complete)
-      if (auto sv = tx.get(storage::table::runs, run_status_key(st.run_id))) refuse_phase(decode_status(*sv), st.run_id);
+      if (auto sv = tx.get(storage::table::runs, run_status_key(st.run_id))) refuse_phase(status_phase(*sv), st.run_id);
     step_response_in out;
     out.kind = "ok";
     out.run = info.get();
@@ -159,7 +159,7 @@ std::string op_continue_workflow(engine::impl& e, const boost::json::object& req
     info = e.run(tx, st.run_id);
     auto sv = tx.get(storage::table::runs, run_status_key(st.run_id));
     if (!sv) fail_missing_status(tx, st.run_id);
-    refuse_phase(decode_status(*sv), st.run_id);
+    refuse_phase(status_phase(*sv), st.run_id);   // the tips are decoded once, when written
     auto node = load_node(tx, st.run_id, st.node_seq);
     if (node.rec.complete) {
       boost::json::object d;
@@ -211,7 +211,7 @@ std::string op_continue_workflow(engine::impl& e, const boost::json::object& req
     auto sv = tx.get(storage::table::runs, run_status_key(st.run_id));
     if (!sv) fail_missing_status(tx, st.run_id);
     run_status status = decode_status(*sv);
-    refuse_phase(status, st.run_id);
+    refuse_phase(status.phase, st.run_id);
     const std::uint32_t child = status.node_count;
 
     node_record c;

@@ -34,6 +34,7 @@
 #include <tokenrail/json_parse.hpp>
 
 #include <map>
+#include <optional>
 #include <set>
 
 namespace tokenrail::engine_detail {
@@ -83,20 +84,72 @@ void collect(storage::read_transaction& tx, storage::table t, std::string_view p
   });
 }
 
-/// Parent <-> child links of every run in the store ('c' records).
+/// What deleting a run needs from its spec (read once per run).
+struct run_facts {
+  bool readable = false;                  // false: the record is gone or damaged (deleting it is still allowed)
+  std::optional<std::string> idempotency_key;
+  std::optional<std::string> callback_token;   // its parent link, if any
+};
+
+run_facts facts_of(storage::read_transaction& tx, std::uint64_t run) {
+  run_facts f;
+  auto doc = tx.get(storage::table::runs, run_spec_key(run));
+  if (!doc) return f;
+  boost::system::error_code ec;
+  auto v = parse_json_text(*doc, ec);
+  const auto* spec = !ec && v.is_object() ? v.as_object().if_contains("spec") : nullptr;
+  if (!spec || !spec->is_object()) return f;
+  f.readable = true;
+  if (auto* k = spec->as_object().if_contains("idempotencyKey"); k && k->is_string()) f.idempotency_key = std::string(k->get_string());
+  if (auto* t = spec->as_object().if_contains("callbackToken"); t && t->is_string()) f.callback_token = std::string(t->get_string());
+  return f;
+}
+
+/// Parent <-> child links ('c' parent‖child records) of some runs.
 struct link_map {
   std::multimap<std::uint64_t, std::uint64_t> children;   // parent -> child
   std::multimap<std::uint64_t, std::uint64_t> parents;    // child -> parent
 };
-link_map read_links(storage::read_transaction& tx) {
+
+/// The links of `runs`, read by key rather than by a scan of every link in
+/// the store: a run's children under its own prefix; its parent is the run
+/// its spec.callbackToken names (every link is made from that token:
+/// start_workflow {parent}, a delegation's child, restore_callbacks). Only
+/// when a token does not verify here (imported from a store with another
+/// key, or a retired key) or the spec cannot be read is the parent unknown:
+/// then all links are scanned.
+link_map read_links(engine::impl& e, storage::read_transaction& tx, const std::map<std::uint64_t, run_facts>& runs) {
   link_map m;
-  tx.scan(storage::table::callbacks, "c", [&](std::string_view key, std::string_view) {
-    if (key.size() != 17) return true;
-    const std::uint64_t parent = get_be64(key.data() + 1), child = get_be64(key.data() + 9);
+  auto add = [&](std::uint64_t parent, std::uint64_t child) {
     m.children.emplace(parent, child);
     m.parents.emplace(child, parent);
-    return true;
-  });
+  };
+  const auto codec = e.codec();
+  bool unknown_parent = false;
+  for (const auto& [r, facts] : runs) {
+    const std::string prefix = child_link_prefix(r);
+    tx.scan(storage::table::callbacks, prefix, [&](std::string_view key, std::string_view) {
+      if (key.size() == prefix.size() + 8) add(r, get_be64(key.data() + prefix.size()));
+      return true;
+    });
+    if (!facts.readable) {
+      unknown_parent = true;
+      continue;
+    }
+    if (!facts.callback_token) continue;
+    if (auto cb = codec->verify(token::kind::callback, *facts.callback_token)) {
+      if (tx.get(storage::table::callbacks, child_link_key(cb->run_id, r))) add(cb->run_id, r);
+    } else {
+      unknown_parent = true;
+    }
+  }
+  if (unknown_parent) {
+    m = {};
+    tx.scan(storage::table::callbacks, "c", [&](std::string_view key, std::string_view) {
+      if (key.size() == 17) add(get_be64(key.data() + 1), get_be64(key.data() + 9));
+      return true;
+    });
+  }
   return m;
 }
 
@@ -116,41 +169,56 @@ std::set<std::string> linked_sessions(storage::read_transaction& tx, const link_
 }
 
 /// Every record of one session, for erasing after the scans are done.
-void collect_session(storage::read_transaction& tx, const link_map& links, const std::string& session,
-                     const std::vector<std::uint64_t>& runs, std::vector<std::pair<storage::table, std::string>>& out) {
+void collect_session(storage::read_transaction& tx, const link_map& links, const std::map<std::uint64_t, run_facts>& facts,
+                     const std::string& session, const std::vector<std::uint64_t>& runs,
+                     std::vector<std::pair<storage::table, std::string>>& out) {
   using storage::table;
-  std::set<std::uint64_t> mine(runs.begin(), runs.end());
+  std::set<std::uint64_t> damaged;   // runs with a callback record that does not parse
   for (std::uint64_t r : runs) {
     const std::string rp = node_prefix(r);   // runId:8, the prefix of runs/nodes/acks keys
     // The idempotency index entry of the run's start, if it still names it.
-    if (auto doc = tx.get(table::runs, run_spec_key(r))) {
-      boost::system::error_code ec;
-      auto v = parse_json_text(*doc, ec);
-      const auto* spec = !ec && v.is_object() ? v.as_object().if_contains("spec") : nullptr;
-      const auto* key = spec && spec->is_object() ? spec->as_object().if_contains("idempotencyKey") : nullptr;
-      if (key && key->is_string()) {
-        const std::string ik = idempotency_index_key(key->as_string());
-        if (auto resp = tx.get(table::indexes, ik); resp && resp->find(format_run_id(r)) != std::string_view::npos)
-          out.emplace_back(table::indexes, ik);
-      }
+    if (const auto& key = facts.at(r).idempotency_key) {
+      const std::string ik = idempotency_index_key(*key);
+      if (auto resp = tx.get(table::indexes, ik); resp && resp->find(format_run_id(r)) != std::string_view::npos)
+        out.emplace_back(table::indexes, ik);
     }
     collect(tx, table::runs, rp, out);
     collect(tx, table::nodes, rp, out);
     collect(tx, table::acks, rp, out);
     collect(tx, table::indexes, "c" + rp, out);             // idempotent checkpoints
-    collect(tx, table::callbacks, callback_run_prefix(r), out);
+    // The run's callbacks, and the deadline ('t' expiresAt‖run‖node‖attempt)
+    // of each one still open: it exists exactly while its record is open
+    // with an expiresAt, so it is found from the record instead of a scan of
+    // every deadline in the store (only a damaged record needs that scan).
+    const std::string cp = callback_run_prefix(r);
+    tx.scan(table::callbacks, cp, [&](std::string_view key, std::string_view v) {
+      out.emplace_back(table::callbacks, std::string(key));
+      boost::system::error_code ec;
+      auto rec = parse_json_text(v, ec);
+      if (key.size() != cp.size() + 8 || ec || !rec.is_object()) {
+        damaged.insert(r);
+        return true;
+      }
+      const auto* x = rec.as_object().if_contains("expiresAt");
+      if (x && x->is_number() && str_of(rec.as_object(), "state") == "open")
+        out.emplace_back(table::callbacks, callback_expiry_key(x->to_number<std::int64_t>(),
+                                                               {r, get_be32(key.data() + cp.size()),
+                                                                get_be32(key.data() + cp.size() + 4)}));
+      return true;
+    });
     collect(tx, table::callbacks, child_link_prefix(r), out);
     out.emplace_back(table::callbacks, cancel_record_key(r));
     for (auto [it, end] = links.parents.equal_range(r); it != end; ++it)
       out.emplace_back(table::callbacks, child_link_key(it->second, r));
   }
-  // Deadlines of the runs' open callbacks ('t' expiresAt:8 run:8 ...).
-  tx.scan(table::callbacks, "t", [&](std::string_view key, std::string_view) {
-    std::int64_t at = 0;
-    token::payload cb;
-    if (parse_expiry_key(key, at, cb) && mine.count(cb.run_id)) out.emplace_back(table::callbacks, std::string(key));
-    return true;
-  });
+  if (!damaged.empty()) {
+    tx.scan(table::callbacks, "t", [&](std::string_view key, std::string_view) {
+      std::int64_t at = 0;
+      token::payload cb;
+      if (parse_expiry_key(key, at, cb) && damaged.count(cb.run_id)) out.emplace_back(table::callbacks, std::string(key));
+      return true;
+    });
+  }
   collect(tx, table::indexes, session_run_index_prefix(session), out);
   collect(tx, table::events, event_prefix(session), out);
   out.emplace_back(table::sessions, session);
@@ -206,9 +274,13 @@ std::string op_delete_sessions(engine::impl& e, const boost::json::object& req) 
       candidates = std::move(old);
     }
     // 2. Cross-session links: all linked sessions must go together.
-    const link_map links = read_links(tx);
     std::map<std::string, std::vector<std::uint64_t>> runs;
-    for (const auto& s : candidates) runs[s] = runs_of(tx, s);
+    std::map<std::uint64_t, run_facts> facts;
+    for (const auto& s : candidates) {
+      runs[s] = runs_of(tx, s);
+      for (std::uint64_t r : runs[s]) facts.emplace(r, facts_of(tx, r));
+    }
+    const link_map links = read_links(e, tx, facts);
     const std::set<std::string> chosen(candidates.begin(), candidates.end());
     std::vector<std::string> go;
     for (const auto& s : candidates) {
@@ -235,7 +307,7 @@ std::string op_delete_sessions(engine::impl& e, const boost::json::object& req) 
     // 3. Collect every key first (no writes while scanning), then erase.
     std::vector<std::pair<storage::table, std::string>> keys;
     for (const auto& s : go) {
-      collect_session(tx, links, s, runs[s], keys);
+      collect_session(tx, links, facts, s, runs[s], keys);
       gone.insert(gone.end(), runs[s].begin(), runs[s].end());
       deleted.emplace_back(s);
     }

@@ -45,8 +45,9 @@ std::string op_get_run(engine::impl& e, const boost::json::object& req) {
     r["kind"] = "WorkflowRun";
     r["metadata"] = doc.as_object()["metadata"];
     r["spec"] = doc.as_object()["spec"];
-    r["status"] = status_json(*run, decode_status(*st));
-    add_async_status(tx, *run, decode_status(*st), r["status"].as_object());   // D8 (issue 5)
+    const run_status status = decode_status(*st);
+    r["status"] = status_json(*run, status);
+    add_async_status(tx, *run, status, r["status"].as_object());   // D8 (issue 5)
     response = tokenrail::json::serialize(r);
   });
   return response;

@@ -254,6 +254,11 @@ run_status decode_status(std::string_view bytes) {
   return s;
 }
 
+run_phase status_phase(std::string_view bytes) {
+  if (bytes.size() < 2 || bytes[0] != 1 || static_cast<unsigned char>(bytes[1]) > 4) byte_reader::corrupt();
+  return static_cast<run_phase>(bytes[1]);
+}
+
 void status_on_node_created(run_status& s, std::uint32_t parent, std::uint32_t child, bool complete,
                             std::int64_t at, std::string_view step_id, std::string_view output_json) {
   s.node_count = std::max(s.node_count, child + 1);

@@ -121,6 +121,10 @@ struct run_status {
 };
 std::string encode_status(const run_status& s);
 run_status decode_status(std::string_view bytes);
+/// The phase alone (the second byte), without decoding the tips, which grow
+/// with the run's leaves (10,000 forks: 10,000 tips): for the checks that
+/// need only the phase (before an advance, a rehydrate, a child's phase).
+run_phase status_phase(std::string_view bytes);
 
 /// The one rule for how a new node changes the status; used by the live
 /// path and by the replay (projection.cpp), so both agree by construction.

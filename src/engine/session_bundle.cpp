@@ -81,7 +81,9 @@ struct checked_bundle {
     hash32 digest;   // of the content (the event's data), as checkpoint_workflow keys it
     std::int64_t at;
   };
-  std::vector<checkpoint> checkpoints;
+  /// By run: write_run looks up its own instead of going through every
+  /// checkpoint of the session (runs x checkpoints in a session of many runs).
+  std::map<std::uint64_t, std::vector<checkpoint>> checkpoints;
   /// What each advance sent besides its tokens, by the node it created:
   /// {context?, output?} (from context_set / output_appended).
   std::map<std::pair<std::uint64_t, std::uint32_t>, boost::json::object> request_body;
@@ -156,7 +158,7 @@ checked_bundle check_bundle(const boost::json::object& b) {
     } else if (ev.kind == event_kind::node_created && ev.run && ev.node) {
       c.node_event.emplace(std::make_pair(*ev.run, *ev.node), i);
     } else if (ev.kind == event_kind::checkpoint_recorded && ev.run && ev.node) {
-      c.checkpoints.push_back({*ev.run, *ev.node, blake2b(json::canonicalize(ev.data)), ev.at});
+      c.checkpoints[*ev.run].push_back({*ev.run, *ev.node, blake2b(json::canonicalize(ev.data)), ev.at});
     } else if ((ev.kind == event_kind::context_set || ev.kind == event_kind::output_appended) && ev.run && ev.node) {
       const char* field = ev.kind == event_kind::context_set ? "context" : "output";
       if (auto* v = ev.data.if_contains(field)) request_body[{*ev.run, *ev.node}][field] = *v;
@@ -365,8 +367,9 @@ void write_run(engine::impl& e, storage::write_transaction& tx, const checked_bu
   // this store's tokens (test_export_import checks they are byte-identical
   // when both stores share a secret).
   auto codec = e.codec();
-  for (const auto& cp : c.checkpoints) {
-    if (cp.run != run) continue;
+  static const std::vector<checked_bundle::checkpoint> none;
+  const auto cps = c.checkpoints.find(run);
+  for (const auto& cp : cps == c.checkpoints.end() ? none : cps->second) {
     const std::string key = checkpoint_index_key(run, cp.node, as_view(cp.digest).substr(0, 16));
     if (tx.get(storage::table::indexes, key)) continue;
     boost::json::object r;

@@ -214,12 +214,17 @@ std::vector<resume_candidate> find_resume_candidates(storage::read_transaction& 
   };
   std::vector<resume_candidate> all;
   for (const auto& sid : sessions) {
+    // A named run is the only candidate (its record named this session
+    // above): no scan of the session's other runs.
     std::vector<std::uint64_t> runs;
-    tx.scan(storage::table::indexes, session_run_index_prefix(sid), [&](std::string_view key, std::string_view) {
-      if (key.size() >= 8) runs.push_back(get_be64(key.data() + key.size() - 8));
-      return true;
-    });
-    if (q.run_id) runs.erase(std::remove_if(runs.begin(), runs.end(), [&](auto r) { return r != *q.run_id; }), runs.end());
+    if (q.run_id) {
+      runs.push_back(*q.run_id);
+    } else {
+      tx.scan(storage::table::indexes, session_run_index_prefix(sid), [&](std::string_view key, std::string_view) {
+        if (key.size() >= 8) runs.push_back(get_be64(key.data() + key.size() - 8));
+        return true;
+      });
+    }
     if (runs.empty()) continue;
 
     // The text lives in the events; read them only when there is a query.

@@ -14,8 +14,10 @@
 //
 // Cost: one scan of the candidate sessions' runs (status and spec), plus,
 // when the query has words, one scan of those sessions' events for the
-// text. That is linear in the store (or in one session with sessionId /
-// runId); a full-text index maintained on write would make it sublinear.
+// text. That is linear in the store (or in one session with sessionId); with
+// runId and no query it reads that run only (with a query, its session's
+// events too: they are keyed by session, not by run). A full-text index
+// maintained on write would make the query sublinear.
 #pragma once
 
 #include "engine/records.hpp"

@@ -15,7 +15,10 @@
 #include <atomic>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <ostream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace trtest {
@@ -122,6 +125,95 @@ inline json::value start(tokenrail::engine& e, const std::string& workflow, json
   req["workflowId"] = workflow;
   if (!context.empty()) req["context"] = std::move(context);
   return call(e, "start_workflow", req);
+}
+
+/// Storage operations seen by a counting_store: what the scalability tests
+/// compare (never time). `scanned` is the number of records scans visited.
+struct storage_counts {
+  std::uint64_t gets = 0, scans = 0, scanned = 0, puts = 0, erases = 0;
+  /// Records read: gets plus records visited by scans.
+  std::uint64_t reads() const { return gets + scanned; }
+  friend bool operator==(const storage_counts&, const storage_counts&) = default;
+  friend std::ostream& operator<<(std::ostream& os, const storage_counts& c) {
+    return os << "{gets " << c.gets << ", scans " << c.scans << ", scanned " << c.scanned << ", puts " << c.puts
+              << ", erases " << c.erases << "}";
+  }
+};
+
+/// Wraps a store and counts what the engine asks of it. Not synchronized:
+/// for tests that call the engine from one thread.
+class counting_store final : public tokenrail::storage::store {
+ public:
+  explicit counting_store(std::unique_ptr<tokenrail::storage::store> inner) : inner_(std::move(inner)) {}
+  storage_counts counts;
+
+  void read(tokenrail::detail::function_ref<void(tokenrail::storage::read_transaction&)> body) override {
+    inner_->read([&](tokenrail::storage::read_transaction& tx) {
+      counting_tx<tokenrail::storage::read_transaction> w(tx, counts);
+      body(w);
+    });
+  }
+  void write(tokenrail::detail::function_ref<void(tokenrail::storage::write_transaction&)> body) override {
+    inner_->write([&](tokenrail::storage::write_transaction& tx) {
+      counting_tx<tokenrail::storage::write_transaction> w(tx, counts);
+      body(w);
+    });
+  }
+  tokenrail::storage::capabilities caps() const noexcept override { return inner_->caps(); }
+  tokenrail::storage::store_stats stats() override { return inner_->stats(); }
+
+ private:
+  using table = tokenrail::storage::table;
+  using visitor = tokenrail::detail::function_ref<bool(std::string_view, std::string_view)>;
+  template <class Tx>
+  struct counting_tx final : tokenrail::storage::write_transaction {
+    Tx& tx;
+    storage_counts& c;
+    counting_tx(Tx& t, storage_counts& k) : tx(t), c(k) {}
+    std::optional<std::string_view> get(table t, std::string_view k) override {
+      ++c.gets;
+      return tx.get(t, k);
+    }
+    void scan(table t, std::string_view p, visitor v, bool reverse) override {
+      ++c.scans;
+      tx.scan(t, p, [&](std::string_view k, std::string_view val) { ++c.scanned; return v(k, val); }, reverse);
+    }
+    void put(table t, std::string_view k, std::string_view v) override {
+      ++c.puts;
+      if constexpr (std::is_base_of_v<tokenrail::storage::write_transaction, Tx>) tx.put(t, k, v);
+      else FAIL("put in a read transaction");
+    }
+    void erase(table t, std::string_view k) override {
+      ++c.erases;
+      if constexpr (std::is_base_of_v<tokenrail::storage::write_transaction, Tx>) tx.erase(t, k);
+      else FAIL("erase in a read transaction");
+    }
+  };
+  std::unique_ptr<tokenrail::storage::store> inner_;
+};
+
+/// Puts a counting_store between the engine and its store (once) and
+/// returns it.
+inline counting_store& count_storage(tokenrail::engine& e) {
+  auto& slot = e.internals().store;
+  if (auto* c = dynamic_cast<counting_store*>(slot.get())) return *c;
+  auto* c = new counting_store(std::move(slot));
+  slot.reset(c);
+  return *c;
+}
+
+/// The storage operations of one call (request given as JSON).
+inline storage_counts counted_call(tokenrail::engine& e, std::string_view op, const json::value& req,
+                                   json::value* response = nullptr) {
+  counting_store& c = count_storage(e);
+  const storage_counts before = c.counts;
+  json::value r = call(e, op, req);
+  INFO(op << " -> " << json::serialize(r));
+  CHECK(error_code(r).empty());
+  const storage_counts& a = c.counts;
+  if (response) *response = std::move(r);
+  return {a.gets - before.gets, a.scans - before.scans, a.scanned - before.scanned, a.puts - before.puts,
+          a.erases - before.erases};
 }
 
 /// verify (chain + replay vs the stored records) over the whole store.

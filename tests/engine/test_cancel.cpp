@@ -178,3 +178,36 @@ TEST_CASE("cancel_run while a callback is pending and a child is mid-flight", "[
   CHECK(error_code(call(*e, "continue_workflow", json::object{{"stateToken", mid.at("stateToken")}})) == "RUN_CANCELLED");
   CHECK(verify(*e).ok);
 }
+
+// Scalability (storage operations, not time): cancel_run finds the run's
+// open callbacks without reading every callback the run ever had (a step
+// retried asynchronously leaves one resolved record per attempt).
+TEST_CASE("cancel_run reads as many records after 40 failed async attempts as after 2", "[async][cancel][scale]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = async_engine(backend);
+  if (!e) return;
+  auto cancel_after = [&](int attempts) {
+    auto r = start(*e, "lin3");
+    for (int i = 0; i < attempts; ++i) {
+      auto h = call(*e, "continue_workflow", json::object{{"stateToken", r.at("stateToken")}});
+      auto s = suspend(*e, h);
+      REQUIRE(error_code(s).empty());
+      REQUIRE(str(complete(*e, s.at("callbackToken"), result("error")), "kind") == "blocked");
+    }
+    // One callback still open when the run is cancelled: it resolves as cancelled.
+    auto h = call(*e, "continue_workflow", json::object{{"stateToken", r.at("stateToken")}});
+    auto open = suspend(*e, h, 60000);
+    REQUIRE(error_code(open).empty());
+    json::value x;
+    const storage_counts n = counted_call(*e, "cancel_run", json::object{{"runId", run_id_of(r)}}, &x);
+    CHECK(x.at("cancelled") == json::array{run_id_of(r)});
+    CHECK(error_code(complete(*e, open.at("callbackToken"), result("success", "late"))) == "RUN_CANCELLED");
+    CHECK(get_run(*e, run_id_of(r)).at("status").at("waitingOn").as_array().empty());
+    return n;
+  };
+  const storage_counts few = cancel_after(2), many = cancel_after(40);
+  CHECK(many == few);
+  // The deadline of the open callback went with it.
+  CHECK(call(*e, "expire_callbacks", json::object{{"now", std::int64_t(1) << 50}}).at("expired").as_array().empty());
+  CHECK(verify(*e).ok);
+}

@@ -344,3 +344,79 @@ TEST_CASE("sizes and times of a 2,000-advance session", "[.perf][sessions]") {
                << " KiB; export " << ms(t1 - t0) << " ms, import " << ms(t3 - t2) << " ms, verify " << ms(t5 - t4)
                << " ms, resume_session with a query " << ms(t6 - t5) << " ms");
 }
+
+namespace {
+
+std::size_t records_with_prefix(tokenrail::engine& e, tokenrail::storage::table t, std::string_view prefix) {
+  std::size_t n = 0;
+  e.internals().store->read([&](tokenrail::storage::read_transaction& tx) {
+    tx.scan(t, prefix, [&](std::string_view, std::string_view) { return ++n, true; });
+  });
+  return n;
+}
+
+/// In session `sid`: a run whose pending step is suspended with a deadline,
+/// and a child run linked to that callback (start_workflow with parent).
+void suspended_with_child(tokenrail::engine& e, const std::string& sid) {
+  auto r = start_in(e, "lin3", sid);
+  auto s = call(e, "suspend_step", json::object{{"stateToken", r.at("stateToken")}, {"ackToken", r.at("ackToken")},
+                                                {"timeoutMs", 60000}});
+  REQUIRE(error_code(s).empty());
+  auto c = call(e, "start_workflow", json::object{{"workflowId", "lin2"}, {"sessionId", sid},
+                                                  {"parent", json::object{{"callbackToken", s.at("callbackToken")}}}});
+  REQUIRE(error_code(c).empty());
+}
+
+}  // namespace
+
+// Scalability (storage operations, not time): deleting a session reads that
+// session's records; the other sessions' deadlines ('t' index) and child
+// links ('c') are not scanned, once per deleted session or at all.
+TEST_CASE("delete_sessions reads as many records in a store of 40 other sessions as in one of 2",
+          "[sessions][delete][scale]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto deleting_with_others = [&](int others) {
+    auto e = make_engine(backend, session_defs());
+    if (!e) return storage_counts{};
+    for (int i = 0; i < others; ++i) suspended_with_child(*e, "other-" + std::to_string(i));
+    suspended_with_child(*e, "x");
+    suspended_with_child(*e, "y");
+    json::value r;
+    const storage_counts n = counted_call(*e, "delete_sessions", json::object{{"sessionIds", json::array{"x", "y"}}}, &r);
+    CHECK(r.at("deleted") == json::array{"x", "y"});
+    // Every deadline and link of x and y went, the others' stayed.
+    using tokenrail::storage::table;
+    CHECK(records_with_prefix(*e, table::callbacks, "t") == std::size_t(others));
+    CHECK(records_with_prefix(*e, table::callbacks, "c") == std::size_t(others));
+    CHECK(call(*e, "expire_callbacks", json::object{{"now", std::int64_t(1) << 50}}).at("expired").as_array().size() ==
+          std::size_t(others));
+    CHECK(verify(*e).ok);
+    return n;
+  };
+  const storage_counts few = deleting_with_others(2), many = deleting_with_others(40);
+  CHECK(many == few);
+}
+
+// The links of a run whose parent token this store cannot verify (a
+// delegation child imported from a store with another key) still go.
+TEST_CASE("delete_sessions removes the child links of imported delegations", "[sessions][delete]") {
+  const auto backend = GENERATE(from_range(backends()));
+  const std::string fixtures = std::string(TOKENRAIL_FIXTURES) + "/engine/async";
+  auto a = make_engine(backend, {}, {fixtures});
+  auto b = make_engine("memory", {}, {fixtures});   // another key
+  if (!a) return;
+  auto p = start_in(*a, "async-fanout", "fan", json::object{{"area", "caching"}});
+  REQUIRE(error_code(p).empty());
+  auto f = advance(*a, p, "prepared");
+  REQUIRE(f.at("pending").at("delegations").as_array().size() == 3);
+  REQUIRE(error_code(import_bundle(*b, export_bundle(*a, "fan"))).empty());
+  using tokenrail::storage::table;
+  for (auto* e : {a.get(), b.get()}) {
+    REQUIRE(records_with_prefix(*e, table::callbacks, "c") == 3);
+    auto r = call(*e, "delete_sessions", json::object{{"sessionIds", json::array{"fan"}}});
+    INFO(json::serialize(r));
+    CHECK(r.at("deleted") == json::array{"fan"});
+    CHECK(records_with_prefix(*e, table::callbacks, "") == 0);
+    CHECK(verify(*e).ok);
+  }
+}

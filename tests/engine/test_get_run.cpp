@@ -55,3 +55,32 @@ TEST_CASE("a run keeps its pinned workflow", "[engine][get_run]") {
   });
   CHECK(json::parse(stored).at("id") == "lin2");
 }
+
+// Scalability (storage operations, not time): a step retried many times
+// asynchronously leaves one resolved callback record per attempt under its
+// node; get_run must not read them all to find the node's delegations.
+TEST_CASE("get_run reads as many records after 40 failed async attempts of the pending step as after 2",
+          "[engine][get_run][scale]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = make_engine(backend, {linear_workflow("lin3", 3)});
+  if (!e) return;
+  auto reads_after = [&](int attempts) {
+    auto r = start(*e, "lin3");
+    for (int i = 0; i < attempts; ++i) {
+      auto h = call(*e, "continue_workflow", json::object{{"stateToken", r.at("stateToken")}});
+      auto s = call(*e, "suspend_step", json::object{{"stateToken", h.at("stateToken")}, {"ackToken", h.at("ackToken")}});
+      REQUIRE(error_code(s).empty());
+      auto c = call(*e, "complete_step", json::object{{"callbackToken", s.at("callbackToken")},
+                                                      {"result", json::object{{"status", "error"}, {"errorCode", "4005"}}}});
+      REQUIRE(str(c, "kind") == "blocked");
+    }
+    json::value g;
+    const storage_counts n = counted_call(*e, "get_run", json::object{{"runId", r.at("session").at("runId")}}, &g);
+    CHECK(g.at("status").at("lastResult").at("status") == "error");
+    CHECK(g.at("status").at("phase") == "Running");
+    return n;
+  };
+  const storage_counts few = reads_after(2), many = reads_after(40);
+  CHECK(many == few);
+  CHECK(few.puts + few.erases == 0);
+}

@@ -162,3 +162,34 @@ TEST_CASE("resume_session keeps the best five among many runs", "[sessions][resu
   CHECK(error_pointer(resume(*e, {{"limit", 0}})) == "/limit");
   CHECK(error_pointer(resume(*e, {{"limit", 1001}})) == "/limit");
 }
+
+// Scalability (storage operations, not time): with runId the lookup reads
+// that run, not every run of its session.
+TEST_CASE("resume_session with runId reads as many records in a session of 40 runs as in one of 2",
+          "[sessions][resume][scale]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = make_engine(backend, session_defs());
+  if (!e) return;
+  auto reads_in_session_of = [&](const std::string& sid, int runs) {
+    json::value first;
+    for (int i = 0; i < runs; ++i) {
+      auto r = start_in(*e, "lin3", sid, json::object{{"ticket", "T-" + std::to_string(i)}});
+      REQUIRE(error_code(r).empty());
+      if (i == 0) first = advance(*e, r, "the first run's notes");
+    }
+    json::value found;
+    const storage_counts n =
+        counted_call(*e, "resume_session", json::object{{"runId", first.at("session").at("runId")}}, &found);
+    const auto& c = found.at("candidates").as_array();
+    REQUIRE(c.size() == 1);
+    CHECK(c[0].at("runId") == first.at("session").at("runId"));
+    CHECK(str(c[0], "sessionId") == sid);
+    CHECK(c[0].at("pendingStepId") == "s2");
+    // The same run in the same session, or none when the session differs.
+    CHECK(candidates(resume(*e, json::object{{"runId", first.at("session").at("runId")}, {"sessionId", sid}})).size() == 1);
+    CHECK(candidates(resume(*e, json::object{{"runId", first.at("session").at("runId")}, {"sessionId", "other"}})).empty());
+    return n;
+  };
+  const storage_counts few = reads_in_session_of("ses-few", 2), many = reads_in_session_of("ses-many", 40);
+  CHECK(many == few);
+}

@@ -144,3 +144,34 @@ TEST_CASE("list and inspect workflows", "[engine][workflows]") {
   CHECK(error_code(nf) == "WORKFLOW_NOT_FOUND");
   CHECK(error_code(start(*e, "nope")) == "WORKFLOW_NOT_FOUND");
 }
+
+// The phase checks before an advance and a rehydrate read one byte of the
+// status instead of decoding its tips (one per leaf: a run forked 10,000
+// times holds 10,000). Storage counts cannot show that, so the peek is
+// checked against the full decode for every phase and shape of status.
+TEST_CASE("status_phase reads the phase a full decode_status gives", "[engine][rehydrate][scale]") {
+  using namespace tokenrail::engine_detail;
+  for (int p = 0; p <= 4; ++p) {
+    for (std::uint32_t tips : {0u, 1u, 10000u}) {
+      for (bool async : {false, true}) {
+        run_status s;
+        s.phase = static_cast<run_phase>(p);
+        for (std::uint32_t i = 0; i < tips; ++i) s.tips.push_back(i * 3);
+        s.node_count = tips * 3;
+        s.pending_step_id = "s1";
+        if (async) s.async = R"({"waitingOn":[]})";
+        const std::string bytes = encode_status(s);
+        CHECK(status_phase(bytes) == decode_status(bytes).phase);
+        CHECK(status_phase(bytes) == s.phase);
+      }
+    }
+  }
+  for (std::string bad : {std::string(), std::string("\x01"), std::string("\x02\x00", 2), std::string("\x01\x05", 2)}) {
+    try {
+      (void)status_phase(bad);
+      FAIL("a damaged status was read");
+    } catch (const tokenrail::failure& f) {
+      CHECK(f.err().code == tokenrail::errc::STORE_CORRUPT);
+    }
+  }
+}
