@@ -82,18 +82,72 @@ bool self_numbered(std::string_view item) {
   return i > 0 && i + 1 < item.size() && (item[i] == '.' || item[i] == ')') && item[i + 1] == ' ';
 }
 
+constexpr std::string_view prompt_value_shape =
+    "a string, or an array of prompt parts {kind: \"text\", text} / {kind: \"ref\", refId}";
+
+// One part of a WorkRail "prompt value" (prompt-blocks.ts): {kind: "text",
+// text} or {kind: "ref", refId}. A ref names a snippet in WorkRail's own
+// closed registry, which this engine does not have: it renders as a visible
+// marker, with a warning, instead of failing a file WorkRail accepts (as
+// templating leaves an unknown {{var}} visible). A plain string counts as
+// text.
+std::string prompt_part(const json::value& v, const std::string& p, std::vector<warning>& w) {
+  if (v.is_string()) return std::string(v.get_string());
+  const json::object& o = need_object(v, p, "a prompt part {kind: \"text\", text} or {kind: \"ref\", refId}");
+  need_present(o, "kind", p, "\"text\" or \"ref\"");
+  const json::value& kind = o.at("kind");
+  const bool text = kind.is_string() && kind.get_string() == "text";
+  if (!text && !(kind.is_string() && kind.get_string() == "ref"))
+    throw_at(invalid, pointer_join(p, "kind"), "\"text\" or \"ref\"");
+  const std::string_view field = text ? "text" : "refId";
+  need_present(o, field, p, text ? "a string" : "a reference id (e.g. \"wr.refs.notes_first_durability\")");
+  std::string value;
+  for (const auto& m : o) {
+    if (m.key() == "kind") continue;
+    if (m.key() == field) value = need_string(m.value(), pointer_join(p, field));
+    else unknown(w, p, m.key(), "a prompt part");
+  }
+  if (text) return value;
+  w.push_back({p, "prompt reference \"" + value + "\" names a WorkRail snippet this engine does not have; "
+                  "the prompt shows [ref: " + value + "] in its place"});
+  return "[ref: " + value + "]";
+}
+
+// A prompt value: a string, or an array of parts joined without separators.
+std::string prompt_value(const json::value& v, const std::string& p, std::vector<warning>& w) {
+  if (v.is_string()) return std::string(v.get_string());
+  if (!v.is_array()) throw_at(invalid, p, prompt_value_shape);
+  std::string out;
+  std::size_t i = 0;
+  for (const auto& part : v.get_array()) out += prompt_part(part, pointer_join(p, i++), w);
+  return out;
+}
+
+bool has_part_objects(const json::value& v) {
+  return v.is_array() && std::any_of(v.get_array().begin(), v.get_array().end(),
+                                     [](const json::value& e) { return e.is_object(); });
+}
+
 // The prompt of promptBlocks, rendered as headed markdown sections.
 // `keyed`: the block may also be an object {output: description}, the shape
 // WorkRail's authoring reference gives outputRequired
 // ({"notesMarkdown": "Short recap"}); real files use it, so it must load.
+// `single`: the block (goal) is one prompt value, so an array of parts is
+// joined into one paragraph; an array of strings stays a bullet list.
+// List items are prompt values too (WorkRail's constraints/procedure/verify
+// are arrays of them).
 void render_block(std::string& out, std::string_view heading, const json::value& v, const std::string& p,
-                  bool numbered, bool keyed) {
+                  bool numbered, bool keyed, bool single, std::vector<warning>& w) {
   if (!out.empty()) out += "\n\n";
   out += "## ";
   out += heading;
   out += '\n';
   if (v.is_string()) {
     out.append(v.get_string());
+    return;
+  }
+  if (single && has_part_objects(v)) {
+    out += prompt_value(v, p, w);
     return;
   }
   if (keyed && v.is_object()) {
@@ -111,10 +165,10 @@ void render_block(std::string& out, std::string_view heading, const json::value&
   }
   if (!v.is_array())
     throw_at(invalid, p, keyed ? "a string, an array of strings, or an object {output: description}"
-                               : "a string or an array of strings");
+                               : "a string or an array of strings (or of prompt values)");
   std::size_t i = 0;
   for (const auto& item : v.get_array()) {
-    const std::string text = need_string(item, pointer_join(p, i));
+    const std::string text = prompt_value(item, pointer_join(p, i), w);
     if (i) out += '\n';
     if (!numbered) out += "- ";
     else if (!self_numbered(text)) out += std::to_string(i + 1) + ". ";
@@ -247,6 +301,11 @@ class parser {
       } else if (key == "askForFiles") {
         if (!val.is_bool()) throw_at(invalid, mp, "true or false");
         s.extras["askForFiles"] = val;
+      } else if (key == "notesOptional" || key == "hasValidation") {
+        // WorkRail step flags that change nothing here: notes are never
+        // required by this engine, and validationCriteria alone decide
+        // whether output is checked. Known fields, so no "unknown" warning.
+        if (!val.is_bool()) throw_at(invalid, mp, "true or false");
       } else if (key == "requireConfirmation") {
         parse_confirmation(s, val, mp);
       } else if (key == "runCondition") {
@@ -288,7 +347,8 @@ class parser {
     std::string out;
     for (const auto& [key, heading] : order)
       if (auto it = o.find(key); it != o.end())
-        render_block(out, heading, it->value(), pointer_join(p, key), key == "procedure", key == "outputRequired");
+        render_block(out, heading, it->value(), pointer_join(p, key), key == "procedure", key == "outputRequired",
+                     key == "goal", w_);
     return out;
   }
 
@@ -331,7 +391,11 @@ class parser {
       s.confirm.when = v;
       return;
     }
-    need_present(o, "message", p, "a string (or give a condition instead)");
+    // {message, when?}. WorkRail renders requireConfirmation as
+    // Boolean(value), so any other object (real files use
+    // {"kind": "human_approval"}) means "confirm": accept it as that and
+    // warn about the fields we do not understand, instead of rejecting it.
+    if (o.contains("when")) need_present(o, "message", p, "a string (or give a condition instead)");
     s.confirm.kind = confirmation::mode::always;
     for (const auto& m : o) {
       const std::string mp = pointer_join(p, m.key());
@@ -342,6 +406,9 @@ class parser {
         s.confirm.when = m.value();
       } else unknown(w_, p, m.key(), "requireConfirmation");
     }
+    if (!o.contains("message"))
+      w_.push_back({p, "requireConfirmation is an object with neither a condition nor {message, when}: "
+                       "like WorkRail, which treats any object as true, confirmation is always required"});
   }
 
   void parse_contract(step& s, const json::value& v, const std::string& p) {
@@ -429,6 +496,11 @@ class parser {
         s.run_condition = val;
       } else if (key == "functionDefinitions") {
         check_function_definitions(val, mp);
+      } else if (key == "requireConfirmation") {
+        // WorkRail's schema allows it on a loop, but a loop renders no prompt
+        // of its own, so there is nothing to confirm: say where it belongs.
+        w_.push_back({mp, "requireConfirmation on a loop step has no effect (the loop shows no prompt of its own); "
+                          "put it on the steps of its body"});
       } else {
         unknown(w_, p, key, "a loop step");
       }

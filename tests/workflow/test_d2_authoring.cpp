@@ -722,3 +722,63 @@ TEST_CASE("after templateCall expansion, unknown-field warnings name the file's 
   auto plain = must_compile(wf("p", R"([{"id":"a","title":"t","prompt":"p"},{"id":"b","title":"t","prompt":"p","x-extra":1}])"));
   CHECK(warning_pointers(*plain) == ids{"/steps/1/x-extra"});
 }
+
+TEST_CASE("promptBlocks values may be arrays of prompt parts; a ref part renders as a visible marker") {
+  // WorkRail's promptBlocks take "prompt values": a string, or an array of
+  // parts {kind: "text", text} / {kind: "ref", refId}. A ref names a snippet
+  // of WorkRail's own registry, which this engine does not have.
+  auto c = must_compile(wf("parts", R"([{"id":"s","title":"t","promptBlocks":{
+      "goal":[{"kind":"text","text":"Decide "},{"kind":"text","text":"carefully."}],
+      "constraints":[[{"kind":"ref","refId":"wr.refs.some_rule"}],"Stay in scope.",
+                     [{"kind":"text","text":"Cite "},{"kind":"text","text":"sources."}]],
+      "procedure":["Read.",[{"kind":"text","text":"Write."}]]}}])"));
+  std::vector<warning> w;
+  auto p = render(*c->prog, start(*c->prog, {}).at, {}, w);
+  CHECK(p.prompt == "## Goal\nDecide carefully.\n\n## Constraints\n- [ref: wr.refs.some_rule]\n- Stay in scope.\n"
+                    "- Cite sources.\n\n## Procedure\n1. Read.\n2. Write.");
+  REQUIRE(c->warnings.size() == 1);
+  CHECK(c->warnings[0].pointer == "/steps/0/promptBlocks/constraints/0/0");
+  CHECK(c->warnings[0].message.find("wr.refs.some_rule") != std::string::npos);
+  // A goal that is an array of strings is still a bullet list.
+  auto bullets = must_compile(wf("bullets", R"([{"id":"s","title":"t","promptBlocks":{"goal":["a","b"]}}])"));
+  auto q = render(*bullets->prog, start(*bullets->prog, {}).at, {}, w);
+  CHECK(q.prompt == "## Goal\n- a\n- b");
+  // A malformed part is one error naming it.
+  CHECK(pointer_of(must_fail(wf("bad-kind", R"([{"id":"s","title":"t","promptBlocks":{
+      "constraints":[[{"kind":"snippet","refId":"x"}]]}}])"))) == "/steps/0/promptBlocks/constraints/0/0/kind");
+  CHECK(pointer_of(must_fail(wf("no-ref", R"([{"id":"s","title":"t","promptBlocks":{
+      "constraints":[[{"kind":"ref"}]]}}])"))) == "/steps/0/promptBlocks/constraints/0/0/refId");
+  CHECK(pointer_of(must_fail(wf("bare-part", R"([{"id":"s","title":"t","promptBlocks":{
+      "constraints":[{"kind":"text","text":"x"}]}}])"))) == "/steps/0/promptBlocks/constraints/0");
+}
+
+TEST_CASE("requireConfirmation as an object of another shape means confirm, as WorkRail's truthiness does") {
+  // WorkRail renders requireConfirmation as Boolean(value); real files write
+  // e.g. {"kind": "..."} to mean "a human approves this step".
+  auto c = must_compile(wf("confirm-kind", R"([
+    {"id":"a","title":"A","prompt":"p","requireConfirmation":{"kind":"sign_off"}},
+    {"id":"b","title":"B","prompt":"p"}])"));
+  CHECK(warning_pointers(*c) == std::vector<std::string>{"/steps/0/requireConfirmation/kind", "/steps/0/requireConfirmation"});
+  auto t = drive(*c, {}, nullptr);
+  REQUIRE(t.ids == ids{"a", "b"});
+  CHECK(t.steps[0].require_confirmation);
+  CHECK_FALSE(t.steps[1].require_confirmation);
+  // Our own {message, when} shape still needs its message when `when` is given.
+  CHECK(pointer_of(must_fail(wf("when-only", R"([{"id":"a","title":"A","prompt":"p",
+      "requireConfirmation":{"when":{"var":"x"}}}])"))) == "/steps/0/requireConfirmation/message");
+}
+
+TEST_CASE("WorkRail's notesOptional and hasValidation flags are known fields; requireConfirmation on a loop says it has no effect") {
+  auto c = must_compile(wf("flags", R"([
+    {"id":"a","title":"A","prompt":"p","notesOptional":true,"hasValidation":false},
+    {"id":"l","type":"loop","title":"L","requireConfirmation":true,
+     "loop":{"type":"for","count":1,"maxIterations":1},"body":[{"id":"b","title":"B","prompt":"p"}]}])"));
+  REQUIRE(c->warnings.size() == 1);
+  CHECK(c->warnings[0].pointer == "/steps/1/requireConfirmation");
+  CHECK(c->warnings[0].message.find("no effect") != std::string::npos);
+  auto t = drive(*c, {}, nullptr);
+  CHECK(t.ids == ids{"a", "b"});
+  // They are booleans in WorkRail's schema too: anything else is one error naming the field.
+  CHECK(pointer_of(must_fail(wf("bad-flag", R"([{"id":"a","title":"A","prompt":"p","notesOptional":"yes"}])"))) ==
+        "/steps/0/notesOptional");
+}

@@ -35,10 +35,20 @@
 //     ({var...}/{and}/{or}/{not}, or {} which always holds: a warning says
 //     so) evaluated at render time, or
 //     {message, when?}: required (when `when` holds), message in
-//     extras.confirmationMessage.
+//     extras.confirmationMessage. Any other object (e.g. WorkRail's
+//     {"kind": "human_approval"}) is truthy as in WorkRail: always
+//     required, with warnings for the fields it does not understand.
 //   - outputContract {contractRef, required:true}: the output must carry an
 //     artifact whose kind matches contractRef (equal, or equal last dotted
 //     segment: "wr.contracts.loop_control" is met by kind "loop_control").
+//   - promptBlocks values may be WorkRail "prompt values": a string or an
+//     array of parts {kind:"text", text} / {kind:"ref", refId}. A ref names
+//     a snippet of WorkRail's own registry, which this engine does not have:
+//     it renders as "[ref: <refId>]", with a warning.
+//   - WorkRail's step flags notesOptional and hasValidation are accepted
+//     (booleans) and change nothing: notes are never required here, and
+//     validationCriteria alone decide what is checked. requireConfirmation
+//     on a loop step has no effect (a warning says so).
 #pragma once
 
 #include <tokenrail/error.hpp>
