@@ -616,7 +616,7 @@ std::optional<async_extra> after_node_created(engine::impl& e, storage::write_tr
   std::vector<planned> plan;
   for (std::size_t i = 0; i < rendered.delegations.size(); ++i) {
     const auto& d = rendered.delegations[i];
-    auto wf = e.library.find(d.workflow_id);
+    auto wf = e.library.find_delegate(d.workflow_id);
     if (!wf) {
       json::object det;
       det["workflowId"] = d.workflow_id;

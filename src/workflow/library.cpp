@@ -1,6 +1,7 @@
 // library::load: every *.json under the configured directories, plus
 // in-memory definitions, compiled against each other's routines.
 #include "workflow/expand.hpp"
+#include "workflow/program.hpp"
 
 #include <tokenrail/json/canonical.hpp>
 #include <tokenrail/json_parse.hpp>
@@ -116,6 +117,20 @@ result<std::shared_ptr<const compiled>> compile_routine_alone(const json::value&
   return c;
 }
 
+// A delegation's workflowId is a plain id, known when the file loads: one
+// that names nothing in the library would fail only when a run reaches the
+// step (WORKFLOW_NOT_FOUND), so say so now.
+void warn_unknown_delegates(const library& lib, compiled& c) {
+  for (const auto& b : c.prog->blocks)
+    for (const auto& s : b.steps)
+      for (std::size_t i = 0; i < s.delegations.size(); ++i)
+        if (!lib.find_delegate(s.delegations[i].workflow_id))
+          c.warnings.push_back({s.pointer + "/parallelDelegations/" + std::to_string(i) + "/workflowId",
+                                "\"" + s.delegations[i].workflow_id +
+                                    "\" names no workflow in the library; the step fails with WORKFLOW_NOT_FOUND "
+                                    "when a run reaches it"});
+}
+
 bool under_routines_folder(const fs::path& file, const fs::path& root) {
   const fs::path rel = file.lexically_relative(root).parent_path();
   return std::any_of(rel.begin(), rel.end(), [](const fs::path& part) { return part == "routines"; });
@@ -167,6 +182,7 @@ result<library> library::load(const std::vector<std::string>& dirs, const std::v
     };
 
     library lib;
+    std::vector<std::shared_ptr<compiled>> loaded;
     for (const auto& e : entries) {
       const json::value* id = e.definition.is_object() ? e.definition.get_object().if_contains("id") : nullptr;
       const bool routine = e.in_routines_folder || (id && id->is_string() && is_routine_id(id->get_string()));
@@ -183,14 +199,27 @@ result<library> library::load(const std::vector<std::string>& dirs, const std::v
                            [&](const warning& s) { return at_or_under(w.pointer, s.pointer); });
       });
       copy->warnings.insert(copy->warnings.end(), stand_ins.begin(), stand_ins.end());
-      lib.by_id_.emplace(copy->id, std::move(copy));
+      lib.by_id_.emplace(copy->id, copy);
+      loaded.push_back(std::move(copy));
     }
+    for (const auto& c : loaded) warn_unknown_delegates(lib, *c);
     return lib;
   } catch (const std::bad_alloc&) {
     return error::make(errc::OUT_OF_MEMORY, "out of memory while loading workflows");
   } catch (const std::exception& ex) {
     return error::make(errc::INTERNAL, std::string("loading workflows failed: ") + ex.what());
   }
+}
+
+std::shared_ptr<const compiled> library::find_delegate(std::string_view id) const {
+  if (auto c = find(id)) return c;
+  // WorkRail files name one routine both ways: "wr.routine-<name>" in a
+  // delegation, "routine-<name>" as the routine's id (or the reverse),
+  // depending on when each file was written.
+  constexpr std::string_view wr = "wr.routine-", plain = "routine-";
+  if (id.starts_with(wr)) return find(id.substr(3));
+  if (id.starts_with(plain)) return find("wr." + std::string(id));
+  return nullptr;
 }
 
 std::vector<std::shared_ptr<const compiled>> library::list() const {

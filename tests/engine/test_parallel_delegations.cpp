@@ -186,3 +186,22 @@ TEST_CASE("cancelling a parent whose delegation was failed by the host cancels e
   CHECK(phase(*e, parent) == "Cancelled");
   CHECK(verify(*e).ok);
 }
+
+TEST_CASE("a delegation to wr.routine-<name> runs the routine whose id is routine-<name>", "[async][delegations]") {
+  auto def = [](std::string text) { return tokenrail::parse_json(text).value(); };
+  auto e = make_engine(
+      "memory",
+      {def(R"({"id":"routine-check","name":"r","description":"d","version":"1","steps":[{"id":"r1","title":"t","prompt":"p"}]})"),
+       def(R"({"id":"parent","name":"p","description":"d","version":"1","steps":[{"id":"prep","title":"t","prompt":"p"},)"
+           R"({"id":"fan","title":"t","prompt":"p","parallelDelegations":[{"workflowId":"wr.routine-check"}]}]})")});
+  auto fan = advance(*e, start(*e, "parent"), "prepared");
+  INFO(json::serialize(fan));
+  REQUIRE(fan.at("pending").at("stepId") == "fan");
+  const auto& ds = fan.at("pending").at("delegations").as_array();
+  REQUIRE(ds.size() == 1);
+  CHECK(ds[0].at("phase") == "Running");
+  CHECK(get_run(*e, ds[0].at("runId")).at("spec").at("workflowId") == "routine-check");
+  CHECK(drive_to_end(*e, ds[0].at("stateToken"), "checked").at("isComplete") == true);
+  CHECK(phase(*e, run_id_of(fan)) == "Completed");
+  CHECK(verify(*e).ok);
+}

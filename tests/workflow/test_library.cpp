@@ -105,3 +105,33 @@ TEST_CASE("a directory that does not exist is an INVALID_CONFIG error") {
   REQUIRE(empty.has_value());
   CHECK(empty->list().empty());
 }
+
+TEST_CASE("a delegation finds a routine under either WorkRail spelling; one naming nothing is a load warning") {
+  auto def = [](std::string id, std::string delegate_to) {
+    return parse_json(R"({"id":")" + id + R"(","name":"n","description":"d","version":"1","steps":[{"id":"fan","title":"t","prompt":"p","parallelDelegations":[{"workflowId":")" +
+                      delegate_to + R"("}]}]})")
+        .value();
+  };
+  auto routine = [](std::string id) {
+    return parse_json(R"({"id":")" + id + R"(","name":"r","description":"d","version":"1","steps":[{"id":"r1","title":"t","prompt":"p"}]})").value();
+  };
+  auto lib = library::load({}, {routine("routine-check"), routine("wr.routine-probe"), def("a", "wr.routine-check"),
+                                def("b", "routine-probe"), def("c", "wr.routine-missing")});
+  REQUIRE(lib);
+  CHECK(lib->find("wr.routine-check") == nullptr);   // find() stays exact
+  REQUIRE(lib->find_delegate("wr.routine-check") != nullptr);
+  CHECK(lib->find_delegate("wr.routine-check")->id == "routine-check");
+  REQUIRE(lib->find_delegate("routine-probe") != nullptr);
+  CHECK(lib->find_delegate("routine-probe")->id == "wr.routine-probe");
+  CHECK(lib->find_delegate("check") == nullptr);     // only the routine prefixes are interchangeable
+  CHECK(lib->find_delegate("wr.routine-missing") == nullptr);
+
+  auto warned = [&](const std::string& id) {
+    for (const auto& w : lib->find(id)->warnings)
+      if (w.pointer == "/steps/0/parallelDelegations/0/workflowId") return w.message;
+    return std::string();
+  };
+  CHECK(warned("a").empty());
+  CHECK(warned("b").empty());
+  CHECK(warned("c").find("names no workflow in the library") != std::string::npos);
+}

@@ -59,8 +59,8 @@ struct compiled {
   /// Unknown fields (kept and ignored), with their JSON pointers into the
   /// file (like errors: after a templateCall the pinned definition's indexes
   /// differ), the fields of templateCall steps that expansion drops, empty
-  /// conditions of loops, and a routine's stand-ins for whole "{arg}" fields
-  /// (library::load).
+  /// conditions of loops, a routine's stand-ins for whole "{arg}" fields and
+  /// delegations whose workflowId names nothing loaded (library::load).
   std::vector<warning> warnings;
   /// Where it came from ("" for in-memory definitions).
   std::string source;
@@ -125,6 +125,12 @@ class library {
   std::vector<std::shared_ptr<const compiled>> list() const;
   /// The workflow (routines included) with that id; nullptr if none.
   std::shared_ptr<const compiled> find(std::string_view id) const;
+  /// The workflow a parallelDelegations entry's workflowId names: find(id),
+  /// or else, for a routine id, its other spelling ("wr.routine-<name>" for
+  /// "routine-<name>" and the reverse: WorkRail files use both for one
+  /// routine). nullptr if none. load() warns about delegations that name
+  /// nothing (at .../parallelDelegations/<i>/workflowId).
+  std::shared_ptr<const compiled> find_delegate(std::string_view id) const;
   std::size_t size() const noexcept { return by_id_.size(); }
 
  private:
