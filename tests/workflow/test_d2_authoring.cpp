@@ -723,7 +723,7 @@ TEST_CASE("after templateCall expansion, unknown-field warnings name the file's 
   CHECK(warning_pointers(*plain) == ids{"/steps/1/x-extra"});
 }
 
-TEST_CASE("promptBlocks values may be arrays of prompt parts; a ref part renders as a visible marker") {
+TEST_CASE("promptBlocks values may be arrays of prompt parts, and a ref part renders as a visible marker") {
   // WorkRail's promptBlocks take "prompt values": a string, or an array of
   // parts {kind: "text", text} / {kind: "ref", refId}. A ref names a snippet
   // of WorkRail's own registry, which this engine does not have.
@@ -768,7 +768,7 @@ TEST_CASE("requireConfirmation as an object of another shape means confirm, as W
       "requireConfirmation":{"when":{"var":"x"}}}])"))) == "/steps/0/requireConfirmation/message");
 }
 
-TEST_CASE("WorkRail's notesOptional and hasValidation flags are known fields; requireConfirmation on a loop says it has no effect") {
+TEST_CASE("WorkRail's notesOptional and hasValidation flags are known fields, and requireConfirmation on a loop says it has no effect") {
   auto c = must_compile(wf("flags", R"([
     {"id":"a","title":"A","prompt":"p","notesOptional":true,"hasValidation":false},
     {"id":"l","type":"loop","title":"L","requireConfirmation":true,

@@ -106,7 +106,7 @@ TEST_CASE("a directory that does not exist is an INVALID_CONFIG error") {
   CHECK(empty->list().empty());
 }
 
-TEST_CASE("a delegation finds a routine under either WorkRail spelling; one naming nothing is a load warning") {
+TEST_CASE("a delegation finds a routine under either WorkRail spelling, and one naming nothing is a load warning") {
   auto def = [](std::string id, std::string delegate_to) {
     return parse_json(R"({"id":")" + id + R"(","name":"n","description":"d","version":"1","steps":[{"id":"fan","title":"t","prompt":"p","parallelDelegations":[{"workflowId":")" +
                       delegate_to + R"("}]}]})")
