@@ -43,6 +43,14 @@
 // advances past the step with context.delegations.<stepId> = [output of
 // child 0, output of child 1, ...] (each child's final output, null if it
 // had none), in the transaction of the last child's completion.
+//
+// Code (src/engine/callback_*.cpp; shared helpers in callback_detail.hpp):
+//   callback_records.cpp       keys, record I/O, refuse_resolved
+//   callback_status.cpp        parse_error_code, status_on_async_event, add_async_status
+//   callback_child_runs.cpp    parent links, after_start / after_node_created, decorate_response
+//   callback_resolution.cpp    resolve_callback (and resuming the parent)
+//   callback_cancellation.cpp  cancel_run_in_tx
+//   callback_restore.cpp       restore_callbacks (import)
 #pragma once
 
 #include "engine/context.hpp"

@@ -95,7 +95,7 @@ struct replayer {
       r.status.last_activity = ev.at;
     } else if (ev.kind == event_kind::step_suspended || ev.kind == event_kind::step_completed ||
                ev.kind == event_kind::run_cancelled) {
-      // D8 (issue 5): the same status rule as the live path (callbacks.cpp).
+      // D8 (issue 5): the same status rule as the live path (callback_status.cpp).
       auto& r = run_of(ev);
       status_on_async_event(r.status, ev.kind, *ev.node, d, ev.at);
     } else {

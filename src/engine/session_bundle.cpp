@@ -546,7 +546,7 @@ import_result import_bundle(engine::impl& e, const boost::json::object& bundle) 
     std::map<std::uint64_t, std::uint64_t> started;
     for (const auto& [run, index] : c.runs) started[run] = index;
     for (const auto& [run, pr] : p.runs) write_run(e, tx, c, run, started.at(run), pr);
-    // D8 callback records are not in a bundle either: callbacks.cpp rebuilds
+    // D8 callback records are not in a bundle either: callback_restore.cpp rebuilds
     // them from the same events.
     try {
       restore_callbacks(e, tx, c.session_id);
