@@ -131,10 +131,6 @@ class substituter {
   std::vector<placed_arg> placed_;
 };
 
-bool starts_path(std::string_view pointer, std::string_view prefix) {
-  return pointer.starts_with(prefix) && (pointer.size() == prefix.size() || pointer[prefix.size()] == '/');
-}
-
 // Prefixes step ids, body references and conditionSource.loopId that name
 // routine steps.
 void prefix_ids(json::value& steps, const std::string& prefix, const std::set<std::string, std::less<>>& ids,
@@ -190,7 +186,7 @@ class expander {
           const std::string rel = pointer_join("", k);
           if (origins_)
             for (const auto& a : placed)
-              if (starts_path(a.at, rel)) origins_->push_back({here + a.at.substr(rel.size()), a.source});
+              if (pointer_at_or_under(a.at, rel)) origins_->push_back({here + a.at.substr(rel.size()), a.source});
           out.push_back(std::move(expanded[k]));
         }
         continue;
@@ -273,7 +269,7 @@ class expander {
           // the step's own condition moved to .../runCondition/and/1
           const std::string moved = pointer_join(pointer_join("", k), "runCondition");
           for (auto& a : placed)
-            if (starts_path(a.at, moved)) a.at.insert(moved.size(), "/and/1");
+            if (pointer_at_or_under(a.at, moved)) a.at.insert(moved.size(), "/and/1");
         } else {
           so["runCondition"] = rc->value();
         }

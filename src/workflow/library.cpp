@@ -64,10 +64,6 @@ std::string error_pointer(const error& e) {
   return p && p->is_string() ? std::string(p->get_string()) : std::string();
 }
 
-bool at_or_under(std::string_view pointer, std::string_view field) {
-  return pointer.starts_with(field) && (pointer.size() == field.size() || pointer[field.size()] == '/');
-}
-
 // A routine field that is exactly "{arg}" gets its value - maybe a number,
 // a bool, an array, a condition - only when a templateCall expands the
 // routine. Compiled on its own, as every library entry is, the routine
@@ -100,7 +96,7 @@ result<std::shared_ptr<const compiled>> compile_routine_alone(const json::value&
     for (const auto& candidate : candidates) {
       *field = candidate;
       auto next = compile(scratch, routines);
-      if (next || !at_or_under(error_pointer(next.error()), at)) {
+      if (next || !pointer_at_or_under(error_pointer(next.error()), at)) {
         stand_ins.push_back({at, "\"" + std::string(placeholder.get_string()) +
                                      "\" is a routine argument, filled in when a templateCall expands the routine; "
                                      "compiled on its own, the routine uses " + tokenrail::json::serialize(candidate) + " here"});
@@ -196,7 +192,7 @@ result<library> library::load(const std::vector<std::string>& dirs, const std::v
       // doing: its own warning says what is there.
       std::erase_if(copy->warnings, [&](const warning& w) {
         return std::any_of(stand_ins.begin(), stand_ins.end(),
-                           [&](const warning& s) { return at_or_under(w.pointer, s.pointer); });
+                           [&](const warning& s) { return pointer_at_or_under(w.pointer, s.pointer); });
       });
       copy->warnings.insert(copy->warnings.end(), stand_ins.begin(), stand_ins.end());
       lib.by_id_.emplace(copy->id, copy);

@@ -99,6 +99,11 @@ inline constexpr int max_loop_depth = 32;
 /// Appends one reference token to a JSON pointer, escaping ~ and /.
 std::string pointer_join(std::string_view base, std::string_view token);
 std::string pointer_join(std::string_view base, std::size_t index);
+/// True if `pointer` is `at` or a pointer inside it ("/a/b" is under "/a",
+/// "/ab" is not).
+inline bool pointer_at_or_under(std::string_view pointer, std::string_view at) {
+  return pointer.starts_with(at) && (pointer.size() == at.size() || pointer[at.size()] == '/');
+}
 
 /// throw failure(error::at(code, pointer, expected)) - compile-time errors.
 [[noreturn]] void throw_at(errc code, std::string_view pointer, std::string_view expected);
