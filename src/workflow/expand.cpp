@@ -4,6 +4,7 @@
 
 #include <tokenrail/json/canonical.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <set>
 
@@ -41,6 +42,15 @@ void collect_ids(const json::value& steps, std::set<std::string, std::less<>>& i
 struct placed_arg {
   std::string at, source;
 };
+
+// Fields of a step that hold text for the agent (D2), whole or as lists
+// (guidance, promptBlocks' parts): strings there are always text.
+bool is_prose_key(std::string_view key) {
+  constexpr std::string_view prose[] = {"title",   "prompt",      "text",        "agentRole", "message",
+                                        "guidance", "goal",       "constraints", "procedure", "outputRequired",
+                                        "verify",   "description", "name"};
+  return std::find(std::begin(prose), std::end(prose), key) != std::end(prose);
+}
 
 class substituter {
  public:
@@ -83,12 +93,14 @@ class substituter {
   // A string that is exactly "{name}" becomes the arg's value as it is (the
   // number 3, a bool, an array, a condition object): that is how a routine
   // takes maxIterations, count, requireConfirmation or a condition from its
-  // caller. Placeholders inside longer strings are filled in as text.
+  // caller. In prose (`prose`: under a key is_prose_key names) and inside
+  // longer strings, placeholders are filled in as text, so "title": "{n}"
+  // with n = 5 stays the text "5".
   // `at`: v's pointer relative to what walk() was first called on.
-  json::value walk(const json::value& v, int depth, const std::string& at = {}) {
+  json::value walk(const json::value& v, int depth, const std::string& at = {}, bool prose = false) {
     if (depth > max_walk_depth) throw_at(errc::WORKFLOW_INVALID, args_pointer_, "a routine nested at most 128 levels deep");
     if (v.is_string()) {
-      if (auto name = whole_placeholder(v.get_string())) {
+      if (auto name = whole_placeholder(v.get_string()); name && !prose) {
         const json::value& arg = value_of(*name);
         placed_.push_back({at, pointer_join(args_pointer_, *name)});
         return arg;
@@ -98,12 +110,13 @@ class substituter {
     if (v.is_array()) {
       json::array out;
       std::size_t i = 0;
-      for (const auto& item : v.get_array()) out.push_back(walk(item, depth + 1, pointer_join(at, i++)));
+      for (const auto& item : v.get_array()) out.push_back(walk(item, depth + 1, pointer_join(at, i++), prose));
       return out;
     }
     if (v.is_object()) {
       json::object out;
-      for (const auto& m : v.get_object()) out[m.key()] = walk(m.value(), depth + 1, pointer_join(at, m.key()));
+      for (const auto& m : v.get_object())
+        out[m.key()] = walk(m.value(), depth + 1, pointer_join(at, m.key()), prose || is_prose_key(m.key()));
       return out;
     }
     return v;

@@ -9,9 +9,11 @@
 // included) prefixed "review." - the separator is "."; loop bodies given by
 // id and conditionSource.loopId naming a routine step are prefixed too.
 // {target} in any string of the routine's steps becomes "src/" (a non-string
-// arg is inserted as compact JSON); a string that is exactly "{name}" is
-// replaced by the arg's value as it is, whatever its type ("maxIterations":
-// "{max}" with args {max: 3} gives 3); {{var}} is left for run time. A
+// arg is inserted as compact JSON); outside prose (title, prompt, guidance,
+// promptBlocks, messages: text in any case) a string that is exactly
+// "{name}" is replaced by the arg's value as it is, whatever its type
+// ("maxIterations": "{max}" with args {max: 3} gives 3); {{var}} is left
+// for run time. A
 // runCondition on the calling step is and-ed into every expanded top-level
 // step. A routine that itself contains a templateCall is an error.
 #pragma once

@@ -302,3 +302,23 @@ TEST_CASE("whole {arg} fields: a missing arg, or an arg of the wrong type, is an
     CHECK(lib.error().details.at("expandedPointer") == "/steps/2/runCondition/and/1/gt");
   }
 }
+
+TEST_CASE("in prose a whole {arg} is still text: title, prompt, guidance and promptBlocks take any arg as text") {
+  auto routine = parse_json(R"({
+    "id":"wr.routine-prose","name":"p","description":"d","version":"1",
+    "steps":[{"id":"s","title":"{n}","prompt":"{n}","guidance":["{flag}"],
+              "promptBlocks":{"goal":"{n}","constraints":["{flag}"]},
+              "loop_free_count":"{n}"}]})").value();
+  auto caller = parse_json(R"({"id":"uses-prose","name":"n","description":"d","version":"1",
+    "steps":[{"id":"job","title":"Job","templateCall":{"templateId":"wr.templates.routine.prose",
+                                                       "args":{"n":5,"flag":true}}}]})").value();
+  auto lib = library::load({}, {routine, caller});
+  if (!lib) FAIL(lib.error().message);
+  const auto& step = lib->find("uses-prose")->definition.at("steps").at(0);
+  CHECK(step.at("title") == "5");
+  CHECK(step.at("prompt") == "5");
+  CHECK(step.at("guidance").at(0) == "true");
+  CHECK(step.at("promptBlocks").at("goal") == "5");
+  CHECK(step.at("promptBlocks").at("constraints").at(0) == "true");
+  CHECK(step.at("loop_free_count") == 5);   // not prose (an unknown field here): the JSON value
+}

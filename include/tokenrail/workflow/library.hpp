@@ -10,7 +10,8 @@
 //   - every templateCall is expanded in place: the calling step is replaced by
 //     the routine's steps, whose ids become "<callerId>.<routineStepId>"
 //     (separator "."), single-brace {arg} in the routine's strings is filled
-//     from templateCall.args, double-brace {{var}} stays for run time; a
+//     from templateCall.args, double-brace {{var}} stays for run time;
+//     outside prose (title, prompt, guidance, promptBlocks, messages) a
 //     string that is exactly "{arg}" takes the arg's JSON value as it is
 //     ("maxIterations": "{max}" with args {max: 3} gives 3).
 //   - a routine is also compiled on its own (it is a library entry): a field
