@@ -144,8 +144,17 @@ result<library> library::load(const std::vector<std::string>& dirs, const std::v
                            json::object{{"file", dir}});
       std::vector<fs::path> files;
       fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
-      for (; !ec && it != end; it.increment(ec))
+      for (; !ec && it != end; it.increment(ec)) {
+        // Hidden entries (".git", an editor's ".swp.json", a store kept at
+        // ".tokenrail" beside the workflows) are never workflows, and one
+        // stray JSON file there would fail the whole load: not descended.
+        if (it->path().filename().native().starts_with('.')) {
+          std::error_code ignored;
+          if (it->is_directory(ignored)) it.disable_recursion_pending();
+          continue;
+        }
         if (it->path().extension() == ".json" && it->is_regular_file(ec)) files.push_back(it->path());
+      }
       if (ec)
         return error::make(errc::INVALID_CONFIG, "cannot scan workflow directory " + dir + ": " + ec.message(),
                            json::object{{"file", dir}});

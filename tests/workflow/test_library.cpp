@@ -135,3 +135,30 @@ TEST_CASE("a delegation finds a routine under either WorkRail spelling, and one 
   CHECK(warned("b").empty());
   CHECK(warned("c").find("names no workflow in the library") != std::string::npos);
 }
+
+TEST_CASE("hidden files and directories are not scanned, so a store kept beside the workflows loads") {
+  const std::string dir = std::string(TOKENRAIL_TEST_TMP) + "/lib-hidden";
+  fs::remove_all(dir);
+  fs::create_directories(dir + "/.tokenrail");
+  fs::create_directories(dir + "/.git/sub");
+  fs::create_directories(dir + "/visible");
+  {
+    std::ofstream(dir + "/visible/main.json")
+        << R"({"id":"main","name":"m","description":"d","version":"1","steps":[{"id":"s","title":"t","prompt":"p"}]})";
+    // Neither is a workflow: loaded, each would fail the whole library.
+    std::ofstream(dir + "/.tokenrail/keyring.json") << R"({"keys":[]})";
+    std::ofstream(dir + "/.git/sub/x.json") << "{ not json";
+    std::ofstream(dir + "/visible/.draft.json") << "{ not json";
+  }
+  auto lib = library::load({dir});
+  REQUIRE(lib.has_value());
+  REQUIRE(lib->list().size() == 1);
+  CHECK(lib->list()[0]->id == "main");
+
+  // The same stray file in a visible folder is read, and fails the load.
+  fs::create_directories(dir + "/store");
+  fs::copy_file(dir + "/.tokenrail/keyring.json", dir + "/store/keyring.json");
+  auto strict = library::load({dir});
+  REQUIRE_FALSE(strict.has_value());
+  CHECK(std::string(strict.error().details.at("file").as_string()).find("store/keyring.json") != std::string::npos);
+}

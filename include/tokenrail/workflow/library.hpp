@@ -100,7 +100,8 @@ result<std::shared_ptr<const compiled>> compile(const boost::json::value& defini
 result<std::shared_ptr<const compiled>> compile_text(std::string_view json_text,
                                                      const routine_resolver& routines = {});
 
-/// Every workflow found in some directories (recursively, *.json) plus
+/// Every workflow found in some directories (recursively, *.json, hidden
+/// entries skipped) plus
 /// in-memory definitions. Immutable once loaded; copy it freely (shares the
 /// compiled workflows).
 class library {
@@ -117,8 +118,9 @@ class library {
   /// levels; one leading UTF-8 BOM is skipped) and of compile(); a
   /// directory that does not exist or cannot be scanned: INVALID_CONFIG
   /// with details.file; OUT_OF_MEMORY, INTERNAL. Only regular files named
-  /// *.json are read; unreadable subdirectories are skipped. Files under a
-  /// routines/ folder are routines.
+  /// *.json are read; unreadable subdirectories and hidden entries (a name
+  /// starting with '.', such as .git or a store kept at .tokenrail) are
+  /// skipped. Files under a routines/ folder are routines.
   static result<library> load(const std::vector<std::string>& dirs,
                               const std::vector<boost::json::value>& in_memory = {});
 
