@@ -242,6 +242,7 @@ typedef struct tokenrail_engine tokenrail_engine;
  *              "mapSizeBytes": 67108864, "maxMapSizeBytes": 0},
  *    "workflows": ["./workflows", ...],      directories scanned recursively
  *    "definitions": [{...workflow...}, ...],   definitions given inline
+ *    "invalidWorkflowFiles": "fail" | "skip",
  *    "limits": {"maxRequestBytes": 1048576, "maxDepth": 64,
  *               "maxNotesBytes": 262144},
  *    "keyring": {"path": "...", "secret": "<64 hex digits>"}}
@@ -256,6 +257,13 @@ typedef struct tokenrail_engine tokenrail_engine;
  * only (writing operations then answer STORE_READ_ONLY). mapSizeBytes is
  * the initial LMDB map (default 64 MiB, at least 1 MiB); the map grows by
  * itself up to maxMapSizeBytes (0, the default: no limit; then STORE_FULL).
+ * invalidWorkflowFiles defaults to "fail": a workflow file that cannot be
+ * read, parsed or compiled, or that shares its id with another file, fails
+ * the open (the errors below). "skip" leaves such files out and opens with
+ * the others; list_workflows then lists them under skippedFiles, each with
+ * its error, and start_workflow or inspect_workflow of an id declared by
+ * one answers WORKFLOW_NOT_FOUND with details.file and details.cause (the
+ * file's error). Inline definitions and missing directories always fail.
  * Limits (defaults, bounds): maxRequestBytes 1 MiB (64 .. 1 GiB), maxDepth
  * 64 (4 .. 512; import_session allows 8 levels more), maxNotesBytes 256 KiB
  * (0 .. 1 GiB: the notesMarkdown of one continue_workflow,

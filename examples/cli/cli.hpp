@@ -22,6 +22,7 @@ struct global_options {
   std::string store_dir;               // resolved: flag, TOKENRAIL_STORE, per-user data dir
   std::vector<std::string> workflows;  // flags, else TOKENRAIL_WORKFLOWS (colon-separated)
   bool memory = false;                 // an ephemeral in-memory store
+  bool strict_workflows = false;       // a workflow file that cannot load fails the command
 };
 
 /// Command-line arguments of one command (after the command name).

@@ -89,6 +89,10 @@ std::optional<std::string> parse_global_options(int argc, char** argv, global_op
       g.memory = true;
       continue;
     }
+    if (a == "--strict-workflows") {
+      g.strict_workflows = true;
+      continue;
+    }
     bool matched = false;
     std::string err;
     if (auto v = option_value(argc, argv, i, "--store", matched, err)) {
@@ -126,6 +130,10 @@ json::value engine_config(const global_options& g) {
   json::object cfg;
   cfg["store"] = std::move(store);
   cfg["workflows"] = std::move(dirs);
+  // Workflow directories hold files written elsewhere: one that does not
+  // load should not take the others down (it is reported on stderr when
+  // the engine opens) unless the user asks for strictness.
+  cfg["invalidWorkflowFiles"] = g.strict_workflows ? "fail" : "skip";
   return cfg;
 }
 
@@ -143,6 +151,12 @@ std::unique_ptr<engine> open_engine(const global_options& g) {
     std::cerr << host::render_error(e.error().to_json());
     return nullptr;
   }
+  // The files left out, one line each (list_workflows has them all).
+  const response listed = call_text(**e, "list_workflows", "{}");
+  if (const auto* skipped = listed.value.is_object() ? listed.value.get_object().if_contains("skippedFiles") : nullptr)
+    for (const auto& s : skipped->as_array())
+      std::cerr << "tokenrail: warning: workflow file left out (--strict-workflows to fail instead): "
+                << s.at("error").at("message").as_string().c_str() << "\n";
   return std::move(e).value();
 }
 

@@ -29,6 +29,8 @@ Global options (anywhere on the line):
   --workflows DIR         a workflow directory; repeatable (env TOKENRAIL_WORKFLOWS,
                           colon-separated, used when no --workflows is given)
   --memory                use an ephemeral in-memory store instead
+  --strict-workflows      fail when a workflow file cannot be loaded (default:
+                          leave it out, with a warning on stderr)
   -h, --help              this help; 'tokenrail <command> --help' for a command
   --version               the CLI's version
 

@@ -187,12 +187,9 @@ std::optional<async_extra> after_node_created(engine::impl& e, storage::write_tr
   for (std::size_t i = 0; i < rendered.delegations.size(); ++i) {
     const auto& d = rendered.delegations[i];
     auto wf = e.library.find_delegate(d.workflow_id);
-    if (!wf) {
-      json::object det;
-      det["workflowId"] = d.workflow_id;
-      det["pointer"] = st->pointer + "/parallelDelegations/" + std::to_string(i) + "/workflowId";
-      fail(errc::WORKFLOW_NOT_FOUND, "a delegation names no known workflow ('" + d.workflow_id + "')", std::move(det));
-    }
+    if (!wf)
+      fail_workflow_not_found(e, d.workflow_id, st->pointer + "/parallelDelegations/" + std::to_string(i) + "/workflowId",
+                              "a delegation names no known workflow ('" + d.workflow_id + "')");
     std::uint64_t child = random_u64();
     while (tx.get(storage::table::runs, run_spec_key(child))) child = random_u64();
     planned p{{run.run_id, seq, delegation_attempt_base + static_cast<std::uint32_t>(i)}, wf,

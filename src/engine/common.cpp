@@ -110,6 +110,21 @@ token::payload verify_token(engine::impl& e, token::kind k, const boost::json::o
   return *p;
 }
 
+void fail_workflow_not_found(const engine::impl& e, std::string_view id, std::string_view pointer,
+                             std::string message) {
+  boost::json::object d;
+  d["workflowId"] = id;
+  d["pointer"] = pointer;
+  if (const auto* p = e.library.problem_for(id)) {
+    // Not "no such workflow" when there is one on disk: say which file and
+    // what is wrong with it, so the author can fix it.
+    message += "; the file declaring it was left out when the workflows loaded: " + p->err.message;
+    d["file"] = p->file;
+    d["cause"] = p->err.to_json().at("error");
+  }
+  fail(errc::WORKFLOW_NOT_FOUND, std::move(message), std::move(d));
+}
+
 void fail_missing_status(storage::read_transaction& tx, std::uint64_t run_id) {
   boost::json::object d;
   d["runId"] = format_run_id(run_id);

@@ -133,6 +133,13 @@ bool refresh_keyring(engine::impl& e);
 /// its cache), STORE_CORRUPT when only the status vanished.
 [[noreturn]] void fail_missing_status(storage::read_transaction& tx, std::uint64_t run_id);
 
+/// WORKFLOW_NOT_FOUND for `id` (details: workflowId, pointer, and `extra`).
+/// When the file declaring it was left out at load (config
+/// invalidWorkflowFiles "skip"), the message says why and details add
+/// file and cause (that file's error: {code, numericCode, message, ...}).
+[[noreturn]] void fail_workflow_not_found(const engine::impl& e, std::string_view id, std::string_view pointer,
+                                          std::string message);
+
 /// Verifies a token of kind k from request field `field` (throws its error).
 token::payload verify_token(engine::impl& e, token::kind k, const boost::json::object& req,
                             std::string_view field);

@@ -51,6 +51,7 @@ constexpr std::string_view config_schema_text = R"({
     },
     "workflows": {"type": "array", "items": {"type": "string", "minLength": 1}},
     "definitions": {"type": "array", "items": {"type": "object"}},
+    "invalidWorkflowFiles": {"enum": ["fail", "skip"]},
     "limits": {
       "type": "object",
       "additionalProperties": false,
@@ -179,7 +180,9 @@ result<std::unique_ptr<engine>> engine::open(const boost::json::value& config, c
     std::vector<boost::json::value> defs;
     if (auto* d = cfg.if_contains("definitions"))
       for (const auto& def : d->as_array()) defs.push_back(def);
-    auto lib = workflow::library::load(dirs, defs);
+    workflow::load_options load;
+    if (auto* m = cfg.if_contains("invalidWorkflowFiles")) load.skip_invalid_files = m->as_string() == "skip";
+    auto lib = workflow::library::load(dirs, defs, load);
     if (!lib) return std::move(lib).error();
     p->library = std::move(*lib);
 

@@ -77,12 +77,7 @@ void check_same_start(storage::read_transaction& tx, const boost::json::object& 
 std::string op_start_workflow(engine::impl& e, const boost::json::object& req) {
   const auto& workflow_id = req.at("workflowId").as_string();
   auto wf = e.library.find(std::string_view(workflow_id.data(), workflow_id.size()));
-  if (!wf) {
-    boost::json::object d;
-    d["workflowId"] = workflow_id;
-    d["pointer"] = "/workflowId";
-    fail(errc::WORKFLOW_NOT_FOUND, "no workflow has the id '" + std::string(workflow_id) + "'", std::move(d));
-  }
+  if (!wf) fail_workflow_not_found(e, workflow_id, "/workflowId", "no workflow has the id '" + std::string(workflow_id) + "'");
   boost::json::object context;
   if (auto* c = member(req, "context")) context = c->as_object();
   std::string session_id;

@@ -18,18 +18,26 @@ std::string op_list_workflows(engine::impl& e, const boost::json::object&) {
   }
   boost::json::object r;
   r["workflows"] = std::move(list);
+  // Files left out at load (config invalidWorkflowFiles "skip"): what an
+  // author needs to fix them. Absent when there are none.
+  if (const auto& problems = e.library.problems(); !problems.empty()) {
+    boost::json::array skipped;
+    for (const auto& p : problems) {
+      boost::json::object o;
+      o["file"] = p.file;
+      if (!p.workflow_id.empty()) o["workflowId"] = p.workflow_id;
+      o["error"] = p.err.to_json().at("error");
+      skipped.push_back(std::move(o));
+    }
+    r["skippedFiles"] = std::move(skipped);
+  }
   return tokenrail::json::serialize(r);
 }
 
 std::string op_inspect_workflow(engine::impl& e, const boost::json::object& req) {
   const auto& id = req.at("workflowId").as_string();
   auto wf = e.library.find(std::string_view(id.data(), id.size()));
-  if (!wf) {
-    boost::json::object d;
-    d["workflowId"] = id;
-    d["pointer"] = "/workflowId";
-    fail(errc::WORKFLOW_NOT_FOUND, "no workflow has the id '" + std::string(id) + "'", std::move(d));
-  }
+  if (!wf) fail_workflow_not_found(e, id, "/workflowId", "no workflow has the id '" + std::string(id) + "'");
   boost::json::object r;
   r["workflowId"] = wf->id;
   r["name"] = wf->name;

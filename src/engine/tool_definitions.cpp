@@ -22,7 +22,9 @@ struct row {
 constexpr row rows[] = {
     {"list_workflows", true,
      "List the workflows you can start. Send {}. Returns {workflows: [{workflowId, name, description, "
-     "version, workflowHash}]}, sorted by workflowId. Read-only.",
+     "version, workflowHash}]}, sorted by workflowId, and skippedFiles: [{file, workflowId?, error}] when "
+     "workflow files could not be loaded (the host opened the engine with invalidWorkflowFiles \"skip\"). "
+     "Read-only.",
      R"({"type": "object", "additionalProperties": false, "properties": {}})"},
 
     {"inspect_workflow", true,

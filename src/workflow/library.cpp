@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 namespace tokenrail::workflow {
@@ -28,7 +29,16 @@ struct entry {
   std::string source;
   json::value definition;
   bool in_routines_folder = false;
+  bool in_memory = false;     // given by the host, not read from a file
+  std::size_t order = 0;      // the order files were read in (for problems())
+  bool left_out = false;
 };
+
+/// The id a definition declares; empty when it declares none.
+std::string declared_id(const json::value& definition) {
+  const json::value* id = definition.is_object() ? definition.get_object().if_contains("id") : nullptr;
+  return id && id->is_string() ? std::string(id->get_string()) : std::string();
+}
 
 error with_file(error e, const std::string& file) {
   if (!e.details.is_object()) e.details = json::object{};
@@ -134,9 +144,28 @@ bool under_routines_folder(const fs::path& file, const fs::path& root) {
 
 }  // namespace
 
-result<library> library::load(const std::vector<std::string>& dirs, const std::vector<json::value>& in_memory) {
+result<library> library::load(const std::vector<std::string>& dirs, const std::vector<json::value>& in_memory,
+                              const load_options& options) {
   try {
+    library lib;
+    std::vector<std::pair<std::size_t, load_problem>> problems;   // with the file's scan order
+    std::optional<error> failed;
+    // A file that cannot be loaded is left out and reported when the host
+    // asked for that (never an in-memory definition: the host's own);
+    // otherwise its error fails the load. False: the load fails (`failed`).
+    auto leave_out = [&](entry& e, error err, bool name_file = true) {
+      if (name_file) err = with_file(std::move(err), e.source);
+      if (!options.skip_invalid_files || e.in_memory) {
+        failed = std::move(err);
+        return false;
+      }
+      e.left_out = true;
+      problems.push_back({e.order, {e.source, declared_id(e.definition), std::move(err)}});
+      return true;
+    };
+
     std::vector<entry> entries;
+    std::size_t order = 0;
     for (const auto& dir : dirs) {
       std::error_code ec;
       if (!fs::is_directory(dir, ec))
@@ -160,40 +189,57 @@ result<library> library::load(const std::vector<std::string>& dirs, const std::v
                            json::object{{"file", dir}});
       std::sort(files.begin(), files.end());
       for (const auto& f : files) {
+        entry e{f.string(), {}, under_routines_folder(f, dir), false, order++};
         auto def = read_definition(f);
-        if (!def) return with_file(std::move(def).error(), f.string());
-        entries.push_back({f.string(), std::move(*def), under_routines_folder(f, dir)});
+        if (!def) {
+          if (!leave_out(e, std::move(def).error())) return std::move(*failed);
+          continue;
+        }
+        e.definition = std::move(*def);
+        entries.push_back(std::move(e));
       }
     }
     for (std::size_t i = 0; i < in_memory.size(); ++i)
-      entries.push_back({"<memory #" + std::to_string(i) + ">", in_memory[i], false});
+      entries.push_back({"<memory #" + std::to_string(i) + ">", in_memory[i], false, true, order++});
 
-    // Index by id first: routines must resolve against the whole set.
+    // Index by id first: routines must resolve against the whole set. Two
+    // files with one id leave both out (which one was meant is not for
+    // the engine to guess); the error names the first two.
+    std::map<std::string, std::vector<entry*>, std::less<>> declaring;
+    for (auto& e : entries)
+      if (auto id = declared_id(e.definition); !id.empty()) declaring[id].push_back(&e);   // no id: compile() reports it
     std::map<std::string, const entry*, std::less<>> by_id;
-    for (const auto& e : entries) {
-      if (!e.definition.is_object()) continue;   // compile() reports it below
-      auto id = e.definition.get_object().find("id");
-      if (id == e.definition.get_object().end() || !id->value().is_string()) continue;
-      auto [pos, fresh] = by_id.emplace(std::string(id->value().get_string()), &e);
-      if (!fresh)
-        return error::make(errc::WORKFLOW_DUPLICATE_ID,
-                           "two workflow files declare the id \"" + pos->first + "\": " + pos->second->source +
-                               " and " + e.source,
-                           json::object{{"id", pos->first}, {"first", pos->second->source}, {"second", e.source}});
+    for (auto& [id, group] : declaring) {
+      if (group.size() == 1) {
+        by_id.emplace(id, group[0]);
+        continue;
+      }
+      const error duplicate = error::make(
+          errc::WORKFLOW_DUPLICATE_ID,
+          "two workflow files declare the id \"" + id + "\": " + group[0]->source + " and " + group[1]->source,
+          json::object{{"id", id}, {"first", group[0]->source}, {"second", group[1]->source}});
+      const bool host_given = std::any_of(group.begin(), group.end(), [](const entry* e) { return e->in_memory; });
+      for (entry* e : group) {
+        if (host_given) return duplicate;
+        if (!leave_out(*e, duplicate, false)) return std::move(*failed);
+      }
     }
     const routine_resolver resolve = [&](std::string_view id) -> const json::value* {
       auto it = by_id.find(id);
       return it == by_id.end() ? nullptr : &it->second->definition;
     };
 
-    library lib;
     std::vector<std::shared_ptr<compiled>> loaded;
-    for (const auto& e : entries) {
-      const json::value* id = e.definition.is_object() ? e.definition.get_object().if_contains("id") : nullptr;
-      const bool routine = e.in_routines_folder || (id && id->is_string() && is_routine_id(id->get_string()));
+    auto is_routine = [](const entry& e) { return e.in_routines_folder || is_routine_id(declared_id(e.definition)); };
+    auto compile_entry = [&](entry& e) {
       std::vector<warning> stand_ins;
-      auto c = routine ? compile_routine_alone(e.definition, resolve, stand_ins) : compile(e.definition, resolve);
-      if (!c) return with_file(std::move(c).error(), e.source);
+      auto c = is_routine(e) ? compile_routine_alone(e.definition, resolve, stand_ins) : compile(e.definition, resolve);
+      if (!c) {
+        if (!leave_out(e, std::move(c).error())) return false;
+        // Not expanded into the workflows that call it: they are left out too.
+        if (auto it = by_id.find(declared_id(e.definition)); it != by_id.end() && it->second == &e) by_id.erase(it);
+        return true;
+      }
       auto copy = std::make_shared<compiled>(**c);
       copy->source = e.source;
       copy->is_routine = copy->is_routine || e.in_routines_folder;
@@ -206,14 +252,30 @@ result<library> library::load(const std::vector<std::string>& dirs, const std::v
       copy->warnings.insert(copy->warnings.end(), stand_ins.begin(), stand_ins.end());
       lib.by_id_.emplace(copy->id, copy);
       loaded.push_back(std::move(copy));
-    }
+      return true;
+    };
+    // Routines first (they call no routines), so that a routine left out
+    // is no longer found when the workflows that call it compile.
+    for (auto& e : entries)
+      if (!e.left_out && is_routine(e) && !compile_entry(e)) return std::move(*failed);
+    for (auto& e : entries)
+      if (!e.left_out && !is_routine(e) && !compile_entry(e)) return std::move(*failed);
     for (const auto& c : loaded) warn_unknown_delegates(lib, *c);
+
+    std::stable_sort(problems.begin(), problems.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& p : problems) lib.problems_.push_back(std::move(p.second));
     return lib;
   } catch (const std::bad_alloc&) {
     return error::make(errc::OUT_OF_MEMORY, "out of memory while loading workflows");
   } catch (const std::exception& ex) {
     return error::make(errc::INTERNAL, std::string("loading workflows failed: ") + ex.what());
   }
+}
+
+const load_problem* library::problem_for(std::string_view id) const noexcept {
+  for (const auto& p : problems_)
+    if (!p.workflow_id.empty() && p.workflow_id == id) return &p;
+  return nullptr;
 }
 
 std::shared_ptr<const compiled> library::find_delegate(std::string_view id) const {

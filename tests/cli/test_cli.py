@@ -463,6 +463,27 @@ def case_dashdash_store():
     assert "tokenrail show: unknown option" not in err and err, err
 
 
+def case_invalid_files():
+    # A workflow directory with one broken file: by default the file is left
+    # out with a warning and the others work; --strict-workflows fails.
+    wfdir = os.path.join(SCRATCH, "workflows")
+    shutil.copytree(WORKFLOWS, wfdir)
+    with open(os.path.join(wfdir, "zz-broken.json"), "w") as f:
+        f.write("{ not json")
+    _, out, err = run("--memory", "--workflows", wfdir, "call", "list_workflows", check_rc=0)
+    listed = json.loads(out)
+    assert "bug-triage" in [w["workflowId"] for w in listed["workflows"]], out
+    assert [s["file"] for s in listed["skippedFiles"]] == [os.path.join(wfdir, "zz-broken.json")], out
+    assert listed["skippedFiles"][0]["error"]["code"] == "INVALID_JSON", out
+    assert err.count("warning: workflow file left out") == 1 and "zz-broken.json" in err, err
+    run("--memory", "--workflows", wfdir, "call", "start_workflow", '{"workflowId": "bug-triage"}', check_rc=0)
+    _, _, err = run("--memory", "--workflows", wfdir, "--strict-workflows", "call", "list_workflows", check_rc=1)
+    assert "INVALID_JSON" in err and "zz-broken.json" in err, err
+    # A clean directory prints no warning.
+    _, _, err = mem("call", "list_workflows", check_rc=0)
+    assert "warning" not in err, err
+
+
 def main():
     shutil.rmtree(SCRATCH, ignore_errors=True)
     os.makedirs(SCRATCH)

@@ -1,6 +1,8 @@
 // start_workflow, continue_workflow (advance and rehydrate), list/inspect.
 #include "engine/support.hpp"
 
+#include <fstream>
+
 using namespace trtest;
 
 TEST_CASE("start and continue a linear workflow to completion", "[engine][start]") {
@@ -143,6 +145,69 @@ TEST_CASE("list and inspect workflows", "[engine][workflows]") {
   auto nf = call(*e, "inspect_workflow", json::object{{"workflowId", "nope"}});
   CHECK(error_code(nf) == "WORKFLOW_NOT_FOUND");
   CHECK(error_code(start(*e, "nope")) == "WORKFLOW_NOT_FOUND");
+}
+
+TEST_CASE("invalidWorkflowFiles skip: a bad file is left out, listed, and named when its id is asked for",
+          "[engine][workflows]") {
+  const std::string dir = fresh_dir("skip-files");
+  {
+    std::ofstream(dir + "/good.json") << json::serialize(linear_workflow("good-wf", 1));
+    json::value bad = linear_workflow("bad-wf", 1);
+    bad.as_object()["steps"].as_array()[0].as_object().erase("title");
+    std::ofstream(dir + "/bad.json") << json::serialize(bad);
+    std::ofstream(dir + "/broken.json") << "{ not json";
+  }
+  auto open = [&](std::optional<std::string> mode) {
+    json::object cfg{{"workflows", json::array{json::value(dir)}}};
+    if (mode) cfg["invalidWorkflowFiles"] = *mode;
+    return tokenrail::engine::open(json::value(cfg), test_clock());
+  };
+  // The default, and "fail": the open fails with the first bad file's error.
+  for (auto mode : {std::optional<std::string>(), std::optional<std::string>("fail")}) {
+    auto e = open(mode);
+    REQUIRE_FALSE(e.has_value());
+    CHECK(e.error().code == tokenrail::errc::INVALID_JSON);   // files are read before any compiles
+    CHECK(e.error().details.at("file").as_string().ends_with("/broken.json"));
+  }
+  auto refused = open("ignore");
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code == tokenrail::errc::INVALID_CONFIG);
+  CHECK(refused.error().details.at("pointer") == "/invalidWorkflowFiles");
+
+  auto e = open("skip");
+  REQUIRE(e.has_value());
+  auto l = call(**e, "list_workflows", json::object{});
+  INFO(json::serialize(l));
+  REQUIRE(l.at("workflows").as_array().size() == 1);
+  CHECK(l.at("workflows").at(0).at("workflowId") == "good-wf");
+  const auto& skipped = l.at("skippedFiles").as_array();
+  REQUIRE(skipped.size() == 2);
+  CHECK(skipped.at(0).at("file").as_string().ends_with("/bad.json"));
+  CHECK(skipped.at(0).at("workflowId") == "bad-wf");
+  CHECK(skipped.at(0).at("error").at("code") == "WORKFLOW_INVALID");
+  CHECK(skipped.at(0).at("error").at("details").at("pointer") == "/steps/0/title");
+  CHECK(skipped.at(1).at("file").as_string().ends_with("/broken.json"));
+  CHECK_FALSE(skipped.at(1).as_object().contains("workflowId"));
+  CHECK(skipped.at(1).at("error").at("code") == "INVALID_JSON");
+
+  // Starting or inspecting the left-out id says which file and why.
+  for (const auto& r : {start(**e, "bad-wf"), call(**e, "inspect_workflow", json::object{{"workflowId", "bad-wf"}})}) {
+    INFO(json::serialize(r));
+    CHECK(error_code(r) == "WORKFLOW_NOT_FOUND");
+    const auto& d = r.at("error").at("details");
+    CHECK(d.at("pointer") == "/workflowId");
+    CHECK(d.at("file").as_string().ends_with("/bad.json"));
+    CHECK(d.at("cause").at("code") == "WORKFLOW_INVALID");
+    CHECK(std::string(r.at("error").at("message").as_string()).find("left out") != std::string::npos);
+  }
+  // An unknown id stays a plain WORKFLOW_NOT_FOUND; the good workflow runs.
+  auto nf = start(**e, "nope");
+  CHECK(error_code(nf) == "WORKFLOW_NOT_FOUND");
+  CHECK_FALSE(nf.at("error").at("details").as_object().contains("cause"));
+  CHECK(error_code(start(**e, "good-wf")).empty());
+  // Without problems, list_workflows has no skippedFiles.
+  auto clean = make_engine("memory", {linear_workflow("a-wf", 1)});
+  CHECK_FALSE(call(*clean, "list_workflows", json::object{}).as_object().contains("skippedFiles"));
 }
 
 // The phase checks before an advance and a rehydrate read one byte of the

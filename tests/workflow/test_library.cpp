@@ -162,3 +162,98 @@ TEST_CASE("hidden files and directories are not scanned, so a store kept beside 
   REQUIRE_FALSE(strict.has_value());
   CHECK(std::string(strict.error().details.at("file").as_string()).find("store/keyring.json") != std::string::npos);
 }
+
+namespace {
+
+void write_file(const std::string& path, std::string_view text) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream(path, std::ios::trunc) << text;
+}
+
+std::string one_step(std::string_view id, std::string_view extra = "") {
+  return "{\"id\":\"" + std::string(id) + "\",\"name\":\"n\",\"description\":\"d\",\"version\":\"1\",\"steps\":[" +
+         "{\"id\":\"s\",\"title\":\"t\",\"prompt\":\"p\"" + std::string(extra) + "}]}";
+}
+
+}  // namespace
+
+TEST_CASE("skip_invalid_files: bad files are left out and reported, the others load") {
+  const std::string dir = std::string(TOKENRAIL_TEST_TMP) + "/lib-skip";
+  fs::remove_all(dir);
+  write_file(dir + "/a-good.json", one_step("good"));
+  write_file(dir + "/b-not-json.json", "{ not json");
+  fs::create_directories(dir + "/sub");
+  fs::copy_file(fixture_path("invalid/missing-max-iterations.json"), dir + "/sub/c-invalid.json");
+  write_file(dir + "/d-dup1.json", one_step("twice"));
+  write_file(dir + "/e-dup2.json", one_step("twice"));
+  // A routine that does not compile, and the workflow that calls it.
+  write_file(dir + "/routines/broken.json",
+             R"({"id":"wr.routine-broken","name":"r","description":"d","version":"1","steps":[{"id":"r1"}]})");
+  write_file(dir + "/f-caller.json",
+             R"({"id":"caller","name":"c","description":"d","version":"1","steps":[{"id":"call","title":"c","templateCall":{"templateId":"wr.templates.routine.broken","args":{}}}]})");
+
+  // The default: the first bad file fails the whole load.
+  REQUIRE_FALSE(library::load({dir}).has_value());
+
+  load_options skip;
+  skip.skip_invalid_files = true;
+  auto lib = library::load({dir}, {}, skip);
+  REQUIRE(lib.has_value());
+  REQUIRE(lib->list().size() == 1);
+  CHECK(lib->list()[0]->id == "good");
+  CHECK(lib->find("twice") == nullptr);
+  CHECK(lib->find("caller") == nullptr);
+  CHECK(lib->find("wr.routine-broken") == nullptr);
+
+  // One problem per file left out, in the order the files were read.
+  const auto& probs = lib->problems();
+  std::vector<std::string> files, codes;
+  for (const auto& p : probs) {
+    files.push_back(fs::path(p.file).lexically_relative(dir).string());
+    codes.push_back(std::string(tokenrail::errc_name(p.err.code)));
+  }
+  CHECK(files == ids{"b-not-json.json", "d-dup1.json", "e-dup2.json", "f-caller.json", "routines/broken.json",
+                     "sub/c-invalid.json"});
+  CHECK(codes[0] == "INVALID_JSON");
+  CHECK(codes[1] == "WORKFLOW_DUPLICATE_ID");
+  CHECK(codes[2] == "WORKFLOW_DUPLICATE_ID");
+  CHECK(codes[5] == "WORKFLOW_INVALID");
+  CHECK(probs[0].workflow_id.empty());
+  CHECK(probs[1].err.details.at("first").as_string().ends_with("d-dup1.json"));
+  CHECK(probs[1].err.details.at("second").as_string().ends_with("e-dup2.json"));
+  CHECK(probs[5].err.details.at("pointer") == "/steps/2/loop/maxIterations");
+  CHECK(probs[5].err.details.at("file").as_string().ends_with("sub/c-invalid.json"));
+  // The caller is left out because the routine it calls was.
+  CHECK(probs[3].workflow_id == "caller");
+  CHECK(probs[4].workflow_id == "wr.routine-broken");
+
+  REQUIRE(lib->problem_for("twice") != nullptr);
+  CHECK(lib->problem_for("twice")->err.code == errc::WORKFLOW_DUPLICATE_ID);
+  REQUIRE(lib->problem_for("caller") != nullptr);
+  CHECK(lib->problem_for("good") == nullptr);
+  CHECK(lib->problem_for("") == nullptr);
+}
+
+TEST_CASE("skip_invalid_files never skips an in-memory definition: the host's own") {
+  const std::string dir = std::string(TOKENRAIL_TEST_TMP) + "/lib-skip-memory";
+  fs::remove_all(dir);
+  write_file(dir + "/same.json", one_step("same"));
+  load_options skip;
+  skip.skip_invalid_files = true;
+
+  auto bad = library::load({dir}, {json::value(json::object{{"id", "x"}})}, skip);
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().code == errc::WORKFLOW_INVALID);
+  CHECK(bad.error().details.at("file") == "<memory #0>");
+
+  auto dup = library::load({dir}, {json::parse(one_step("same"))}, skip);
+  REQUIRE_FALSE(dup.has_value());
+  CHECK(dup.error().code == errc::WORKFLOW_DUPLICATE_ID);
+
+  // A directory that does not exist is the host's configuration too.
+  CHECK_FALSE(library::load({dir + "/missing"}, {}, skip).has_value());
+  // Without problems, problems() is empty.
+  auto ok = library::load({dir}, {}, skip);
+  REQUIRE(ok.has_value());
+  CHECK(ok->problems().empty());
+}

@@ -35,7 +35,10 @@ class engine {
   ///    "keyring": {"path": "...", "secret": "<64 hex>"}}
   /// "store.backend" is "memory" (default) or "lmdb" (then "store.path" is
   /// required); also store.durability, readOnly, mapSizeBytes,
-  /// maxMapSizeBytes, and "definitions" (inline workflow objects). The
+  /// maxMapSizeBytes, "definitions" (inline workflow objects) and
+  /// "invalidWorkflowFiles" ("fail", the default: a workflow file that
+  /// cannot be loaded fails the open; "skip": it is left out, and
+  /// list_workflows reports it under skippedFiles). The
   /// fields, defaults and keyring rules are those of tokenrail_engine_open
   /// in capi/tokenrail.h. Unknown fields are refused. Limits: maxDepth
   /// 4..512 (default 64), maxRequestBytes 64..2^30 (1 MiB), maxNotesBytes
@@ -43,7 +46,8 @@ class engine {
   /// (a bundle nests what it carries deeper). Never throws.
   /// Errors: INVALID_CONFIG (details.pointer for a bad field; config text
   /// that is not JSON, not UTF-8, over 8 MiB or 64 levels: its parse error
-  /// recast as INVALID_CONFIG), errors of workflow files and definitions
+  /// recast as INVALID_CONFIG), errors of workflow files (unless skipped)
+  /// and definitions
   /// (INVALID_JSON, INVALID_UTF8, NESTING_TOO_DEEP, PAYLOAD_TOO_LARGE,
   /// WORKFLOW_*, TEMPLATE_ARG_MISSING, with details.file), STORE_* and
   /// STORAGE_ERROR (details.path), KEYRING_ERROR (details.path),

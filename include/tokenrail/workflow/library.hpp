@@ -100,6 +100,24 @@ result<std::shared_ptr<const compiled>> compile(const boost::json::value& defini
 result<std::shared_ptr<const compiled>> compile_text(std::string_view json_text,
                                                      const routine_resolver& routines = {});
 
+/// A workflow file that library::load left out (load_options::skip_invalid_files).
+struct load_problem {
+  std::string file;          // the file's path
+  std::string workflow_id;   // the id it declares; empty when it declares none or does not parse
+  error err;                 // what a strict load fails with for it (details.file set)
+};
+
+struct load_options {
+  /// false (the default): the first file that cannot be loaded fails the
+  /// whole load. true: such files (unreadable, not JSON, not a valid
+  /// definition, sharing an id with another file, calling a routine that
+  /// is missing or was left out) are left out and reported by
+  /// library::problems(); the others load. Directories that do not exist
+  /// and bad in-memory definitions still fail the load: those are the
+  /// host's own configuration, not files written elsewhere.
+  bool skip_invalid_files = false;
+};
+
 /// Every workflow found in some directories (recursively, *.json, hidden
 /// entries skipped) plus
 /// in-memory definitions. Immutable once loaded; copy it freely (shares the
@@ -121,8 +139,11 @@ class library {
   /// *.json are read; unreadable subdirectories and hidden entries (a name
   /// starting with '.', such as .git or a store kept at .tokenrail) are
   /// skipped. Files under a routines/ folder are routines.
+  /// With options.skip_invalid_files, the file errors above are reported
+  /// by problems() instead (in file order) and the load succeeds.
   static result<library> load(const std::vector<std::string>& dirs,
-                              const std::vector<boost::json::value>& in_memory = {});
+                              const std::vector<boost::json::value>& in_memory = {},
+                              const load_options& options = {});
 
   /// Every non-routine workflow, sorted by id.
   std::vector<std::shared_ptr<const compiled>> list() const;
@@ -136,8 +157,16 @@ class library {
   std::shared_ptr<const compiled> find_delegate(std::string_view id) const;
   std::size_t size() const noexcept { return by_id_.size(); }
 
+  /// The files load() left out, in the order it read them; empty unless
+  /// load_options::skip_invalid_files was set.
+  const std::vector<load_problem>& problems() const noexcept { return problems_; }
+  /// The problem of a file left out that declares `id` (the first such
+  /// file); nullptr if none.
+  const load_problem* problem_for(std::string_view id) const noexcept;
+
  private:
   std::map<std::string, std::shared_ptr<const compiled>, std::less<>> by_id_;
+  std::vector<load_problem> problems_;
 };
 
 /// True for ids that name routines by convention ("wr.routine-*", "routine-*").
