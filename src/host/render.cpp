@@ -333,6 +333,27 @@ void render_workflow_list(std::string& out, const json::array& workflows) {
   if (!workflows.empty()) out += "\nStart one with `start_workflow` and its `workflowId`.\n";
 }
 
+// Workflow files the engine left out (invalidWorkflowFiles "skip"): the
+// agent may be asked to start one of them, and the user to fix them.
+void render_skipped_files(std::string& out, const json::array& skipped) {
+  if (skipped.empty()) return;
+  out += "\n## Workflow files left out\n\n";
+  for (const auto& f : skipped) {
+    const json::value* err = member(f, "error");
+    const std::string_view file = str(f, "file");
+    out += "- " + code_span(file);
+    if (std::string_view id = str(f, "workflowId"); !id.empty()) out += " (" + code_span(id) + ")";
+    if (err) {
+      std::string_view message = str(*err, "message");
+      // The engine prefixes the message with the file, already shown.
+      if (!file.empty() && message.starts_with(file) && message.substr(file.size()).starts_with(": "))
+        message.remove_prefix(file.size() + 2);
+      out += ": " + code_span(str(*err, "code")) + " " + std::string(message);
+    }
+    out += "\n";
+  }
+}
+
 void render_candidates(std::string& out, const json::array& candidates) {
   out += "# Runs to resume\n\n";
   if (candidates.empty()) {
@@ -424,6 +445,7 @@ std::string render_response(std::string_view operation, const json::value& respo
   }
   if (const json::value* w = member(response, "workflows"); w && w->is_array() && operation == "list_workflows") {
     render_workflow_list(out, w->get_array());
+    if (const json::value* s = member(response, "skippedFiles"); s && s->is_array()) render_skipped_files(out, s->get_array());
     return out;
   }
   if (const json::value* c = member(response, "candidates"); c && c->is_array()) {
