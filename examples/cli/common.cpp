@@ -5,6 +5,7 @@
 #include <tokenrail/host/render.hpp>
 #include <tokenrail/json_parse.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -151,12 +152,18 @@ std::unique_ptr<engine> open_engine(const global_options& g) {
     std::cerr << host::render_error(e.error().to_json());
     return nullptr;
   }
-  // The files left out, one line each (list_workflows has them all).
+  // The files left out, one line per error (list_workflows has them all;
+  // two files sharing an id share one error).
   const response listed = call_text(**e, "list_workflows", "{}");
-  if (const auto* skipped = listed.value.is_object() ? listed.value.get_object().if_contains("skippedFiles") : nullptr)
-    for (const auto& s : skipped->as_array())
-      std::cerr << "tokenrail: warning: workflow file left out (--strict-workflows to fail instead): "
-                << s.at("error").at("message").as_string().c_str() << "\n";
+  if (const auto* skipped = listed.value.is_object() ? listed.value.get_object().if_contains("skippedFiles") : nullptr) {
+    std::vector<std::string_view> said;
+    for (const auto& s : skipped->as_array()) {
+      const std::string_view message = s.at("error").at("message").as_string();
+      if (std::find(said.begin(), said.end(), message) != said.end()) continue;
+      said.push_back(message);
+      std::cerr << "tokenrail: warning: workflow file left out (--strict-workflows to fail instead): " << message << "\n";
+    }
+  }
   return std::move(e).value();
 }
 

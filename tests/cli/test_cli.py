@@ -479,6 +479,12 @@ def case_invalid_files():
     run("--memory", "--workflows", wfdir, "call", "start_workflow", '{"workflowId": "bug-triage"}', check_rc=0)
     _, _, err = run("--memory", "--workflows", wfdir, "--strict-workflows", "call", "list_workflows", check_rc=1)
     assert "INVALID_JSON" in err and "zz-broken.json" in err, err
+    # Two files with one id: both left out, one warning naming both.
+    shutil.copy(os.path.join(wfdir, "bug-triage.json"), os.path.join(wfdir, "zz-copy.json"))
+    _, out, err = run("--memory", "--workflows", wfdir, "call", "list_workflows", check_rc=0)
+    assert "bug-triage" not in [w["workflowId"] for w in json.loads(out)["workflows"]], out
+    dup = [l for l in err.splitlines() if "declare the id" in l]
+    assert len(dup) == 1 and "bug-triage.json" in dup[0] and "zz-copy.json" in dup[0], err
     # A clean directory prints no warning.
     _, _, err = mem("call", "list_workflows", check_rc=0)
     assert "warning" not in err, err
