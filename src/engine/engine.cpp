@@ -181,6 +181,8 @@ result<std::unique_ptr<engine>> engine::open(const boost::json::value& config, c
     if (auto* d = cfg.if_contains("definitions"))
       for (const auto& def : d->as_array()) defs.push_back(def);
     workflow::load_options load;
+    if (!store_path.empty()) load.never_read.push_back(store_path);
+    if (!p->keyring_path.empty()) load.never_read.push_back(p->keyring_path);
     if (auto* m = cfg.if_contains("invalidWorkflowFiles")) load.skip_invalid_files = m->as_string() == "skip";
     auto lib = workflow::library::load(dirs, defs, load);
     if (!lib) return std::move(lib).error();

@@ -15,7 +15,10 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
+
+#include <sys/stat.h>
 
 namespace tokenrail::workflow {
 namespace json = boost::json;
@@ -137,6 +140,14 @@ void warn_unknown_delegates(const library& lib, compiled& c) {
                                     "when a run reaches it"});
 }
 
+/// The file's device and inode (the path resolved), nullopt if it cannot be
+/// read: two paths name one file exactly when these are equal.
+std::optional<std::pair<dev_t, ino_t>> file_identity(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return std::pair{st.st_dev, st.st_ino};
+}
+
 bool under_routines_folder(const fs::path& file, const fs::path& root) {
   const fs::path rel = file.lexically_relative(root).parent_path();
   return std::any_of(rel.begin(), rel.end(), [](const fs::path& part) { return part == "routines"; });
@@ -164,6 +175,15 @@ result<library> library::load(const std::vector<std::string>& dirs, const std::v
       return true;
     };
 
+    std::set<std::pair<dev_t, ino_t>> never_read;   // by identity: any spelling of the path
+    for (const auto& p : options.never_read)
+      if (auto id = file_identity(p)) never_read.insert(*id);
+    auto is_never_read = [&](const fs::path& p) {
+      if (never_read.empty()) return false;   // no stat per entry unless there is something to exclude
+      auto id = file_identity(p);
+      return id && never_read.contains(*id);
+    };
+
     std::vector<entry> entries;
     std::size_t order = 0;
     for (const auto& dir : dirs) {
@@ -177,12 +197,15 @@ result<library> library::load(const std::vector<std::string>& dirs, const std::v
         // Hidden entries (".git", an editor's ".swp.json", a store kept at
         // ".tokenrail" beside the workflows) are never workflows, and one
         // stray JSON file there would fail the whole load: not descended.
-        if (it->path().filename().native().starts_with('.')) {
-          std::error_code ignored;
-          if (it->is_directory(ignored)) it.disable_recursion_pending();
+        std::error_code ignored;
+        const bool dir_entry = it->is_directory(ignored);
+        const bool json_file = !dir_entry && it->path().extension() == ".json";
+        if (it->path().filename().native().starts_with('.') ||
+            ((dir_entry || json_file) && is_never_read(it->path()))) {
+          if (dir_entry) it.disable_recursion_pending();
           continue;
         }
-        if (it->path().extension() == ".json" && it->is_regular_file(ec)) files.push_back(it->path());
+        if (json_file && it->is_regular_file(ec)) files.push_back(it->path());
       }
       if (ec)
         return error::make(errc::INVALID_CONFIG, "cannot scan workflow directory " + dir + ": " + ec.message(),

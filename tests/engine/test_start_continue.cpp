@@ -4,6 +4,7 @@
 #include <fstream>
 
 using namespace trtest;
+namespace fs = std::filesystem;
 
 TEST_CASE("start and continue a linear workflow to completion", "[engine][start]") {
   const auto backend = GENERATE(from_range(backends()));
@@ -208,6 +209,38 @@ TEST_CASE("invalidWorkflowFiles skip: a bad file is left out, listed, and named 
   // Without problems, list_workflows has no skippedFiles.
   auto clean = make_engine("memory", {linear_workflow("a-wf", 1)});
   CHECK_FALSE(call(*clean, "list_workflows", json::object{}).as_object().contains("skippedFiles"));
+}
+
+TEST_CASE("the store directory and keyring file are never read as workflows, even under a workflow directory",
+          "[engine][workflows]") {
+  // (a) The store (and its keyring.json) inside the workflow directory;
+  // (b) only the keyring file there, named by another spelling of its path.
+  const std::string a = fresh_dir("store-inside"), b = fresh_dir("keyring-inside");
+  for (const auto& dir : {a, b}) std::ofstream(dir + "/wf.json") << json::serialize(linear_workflow("wf", 1));
+  fs::create_directories(b + "/keys");
+  const json::object config_a{{"store", json::object{{"backend", "lmdb"}, {"path", a + "/state"}, {"durability", "relaxed"}}},
+                              {"workflows", json::array{json::value(a)}}};
+  const json::object config_b{{"store", json::object{{"backend", "lmdb"}, {"path", fresh_dir("store-b")}, {"durability", "relaxed"}}},
+                              {"keyring", json::object{{"path", b + "/keys/../keys/ring.json"}}},
+                              {"workflows", json::array{json::value(b + "/./")}}};
+  // The first open creates the keyring file; the second finds it under the
+  // workflow directory and must not read it.
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& cfg : {config_a, config_b}) {
+      auto e = tokenrail::engine::open(json::value(cfg), test_clock());
+      INFO("round " << round << ": " << (e ? std::string() : json::serialize(e.error().to_json())));
+      REQUIRE(e.has_value());
+      CHECK(call(**e, "list_workflows", json::object{}).at("workflows").as_array().size() == 1);
+    }
+  }
+  REQUIRE(fs::exists(a + "/state/keyring.json"));
+  REQUIRE(fs::exists(b + "/keys/ring.json"));
+  // The same files are read (and fail the open) by an engine that does not own them.
+  for (const auto& dir : {a, b}) {
+    auto other = tokenrail::engine::open(json::value(json::object{{"workflows", json::array{json::value(dir)}}}), test_clock());
+    REQUIRE_FALSE(other.has_value());
+    CHECK(other.error().details.at("file").as_string().ends_with("ring.json"));
+  }
 }
 
 // The phase checks before an advance and a rehydrate read one byte of the

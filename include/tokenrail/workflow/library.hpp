@@ -116,6 +116,10 @@ struct load_options {
   /// and bad in-memory definitions still fail the load: those are the
   /// host's own configuration, not files written elsewhere.
   bool skip_invalid_files = false;
+  /// Files and directories never read, wherever they sit under the
+  /// workflow directories: the engine names its own store directory and
+  /// keyring file, which are not workflows (and hold the secret).
+  std::vector<std::string> never_read;
 };
 
 /// Every workflow found in some directories (recursively, *.json, hidden
