@@ -194,9 +194,11 @@ result<library> library::load(const std::vector<std::string>& dirs, const std::v
       std::vector<fs::path> files;
       fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
       for (; !ec && it != end; it.increment(ec)) {
-        // Hidden entries (".git", an editor's ".swp.json", a store kept at
-        // ".tokenrail" beside the workflows) are never workflows, and one
-        // stray JSON file there would fail the whole load: not descended.
+        // Neither read nor descended: hidden entries (".git", an editor's
+        // ".swp.json", a store kept at ".tokenrail" beside the workflows)
+        // and what never_read names (the engine's own store and keyring).
+        // They are never workflows, and one stray JSON file there would
+        // fail the whole load.
         std::error_code ignored;
         const bool dir_entry = it->is_directory(ignored);
         const bool json_file = !dir_entry && it->path().extension() == ".json";
@@ -259,8 +261,10 @@ result<library> library::load(const std::vector<std::string>& dirs, const std::v
       auto c = is_routine(e) ? compile_routine_alone(e.definition, resolve, stand_ins) : compile(e.definition, resolve);
       if (!c) {
         if (!leave_out(e, std::move(c).error())) return false;
-        // Not expanded into the workflows that call it: they are left out too.
-        if (auto it = by_id.find(declared_id(e.definition)); it != by_id.end() && it->second == &e) by_id.erase(it);
+        // A routine left out is not expanded into the workflows that call
+        // it (compiled after every routine): they are left out too.
+        if (auto it = by_id.find(declared_id(e.definition)); is_routine(e) && it != by_id.end() && it->second == &e)
+          by_id.erase(it);
         return true;
       }
       auto copy = std::make_shared<compiled>(**c);
