@@ -133,7 +133,7 @@ bool refresh_keyring(engine::impl& e);
 /// its cache), STORE_CORRUPT when only the status vanished.
 [[noreturn]] void fail_missing_status(storage::read_transaction& tx, std::uint64_t run_id);
 
-/// WORKFLOW_NOT_FOUND for `id` (details: workflowId, pointer, and `extra`).
+/// WORKFLOW_NOT_FOUND for `id` with `message` (details: workflowId, pointer).
 /// When the file declaring it was left out at load (config
 /// invalidWorkflowFiles "skip"), the message says why and details add
 /// file and cause (that file's error: {code, numericCode, message, ...}).
