@@ -81,13 +81,19 @@ check_install_tree() {  # <prefix> shared|static
     [[ "$soname" =~ ^libtokenrail\.so\.[0-9]+$ ]] || { echo "bad dev symlink: $soname"; return 1; }
     test -L "$libdir/$soname"
     test -f "$libdir/$(readlink "$libdir/$soname")"
-    objdump -p "$libdir/libtokenrail.so" | grep -q "SONAME *$soname" || { echo "SONAME is not $soname"; return 1; }
+    # Each tool's output is read whole before it is searched: piping it into
+    # `grep -q` under pipefail fails at random, when grep exits at the first
+    # match and the writer still has output left (SIGPIPE, status 141).
+    local headers symbols
+    headers=$(objdump -p "$libdir/libtokenrail.so")
+    grep -q "SONAME *$soname" <<<"$headers" || { echo "SONAME is not $soname"; return 1; }
     # The C ABI must be there. (That nothing else is exported is the C ABI
     # tests' job; a leak is shown here as a warning.)
-    nm -D --defined-only "$libdir/libtokenrail.so" | grep -q ' T tokenrail_version$' \
+    symbols=$(nm -D --defined-only "$libdir/libtokenrail.so")
+    grep -q ' T tokenrail_version$' <<<"$symbols" \
       || { echo "tokenrail_version is not exported"; return 1; }
     local leaked
-    leaked=$(nm -D --defined-only "$libdir/libtokenrail.so" | awk '$2 ~ /^[TDBRVWui]$/ {print $3}' \
+    leaked=$(awk '$2 ~ /^[TDBRVWui]$/ {print $3}' <<<"$symbols" \
       | grep -v '^tokenrail_' | grep -v -E '^(_init|_fini|_edata|_end|__bss_start)$' || true)
     [ -z "$leaked" ] || echo "tokenrail: WARNING: $(echo "$leaked" | wc -l) symbols exported besides tokenrail_*, e.g. $(echo "$leaked" | head -n1)"
   else

@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 
 conan=$(command -v conan || true)
-if [ -z "$conan" ] || ! "$conan" --version | grep -q 'Conan version 2\.'; then
+if [ -z "$conan" ] || ! grep -q 'Conan version 2\.' <<<"$("$conan" --version 2>/dev/null || true)"; then
   venv="$root/build/pkg-conan-venv"
   if [ ! -x "$venv/bin/conan" ]; then
     echo "conan: installing Conan 2 from PyPI into $venv"
