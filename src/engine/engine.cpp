@@ -122,33 +122,22 @@ result<std::unique_ptr<engine>> engine::open(const boost::json::value& config, c
     p->limits.json.max_depth = get_u64(lim, "maxDepth", 64);
     p->limits.max_notes_bytes = get_u64(lim, "maxNotesBytes", 256u << 10);
 
-    // Store.
+    // Everything that can fail on the config alone is checked before the
+    // store is opened: opening an LMDB store creates its directory, its
+    // data file and (beside it) a keyring, and a typo in a workflow file or
+    // in the keyring secret must not leave those behind.
     const auto& st = sub(cfg, "store");
     std::string backend = "memory";
     if (auto* b = st.if_contains("backend")) backend = std::string(b->as_string());
     std::string store_path;
-    bool read_only = false;
-    if (backend == "memory") {
-      p->store = storage::open_memory_store();
-    } else {
+    if (backend != "memory") {
       auto* path = st.if_contains("path");
       if (!path) return error::at(errc::INVALID_CONFIG, "/store/path", "a directory path for the lmdb store");
       store_path = std::string(path->as_string());
-      storage::lmdb_options o;
-      o.path = store_path;
-      if (auto* d = st.if_contains("durability"); d && d->as_string() == "relaxed")
-        o.mode = storage::durability::relaxed;
-      o.initial_map_bytes = get_u64(st, "mapSizeBytes", o.initial_map_bytes);
-      o.max_map_bytes = get_u64(st, "maxMapSizeBytes", 0);
-      if (auto* ro = st.if_contains("readOnly")) o.read_only = ro->as_bool();
-      read_only = o.read_only;
-      auto s = storage::open_lmdb_store(o);
-      if (!s) return std::move(s).error();
-      p->store = std::move(*s);
     }
-
-    // Keyring: a host secret, else a file beside a persistent store, else a
-    // fresh random key (memory stores die with the process anyway).
+    // Keyring: a host secret, else a file (D9: <store>/keyring.json, mode
+    // 0600, created on first open, unless the host names another file),
+    // else a fresh random key (memory stores die with the process anyway).
     const auto& kr = sub(cfg, "keyring");
     if (auto* secret = kr.if_contains("secret")) {
       token::key_entry k;
@@ -160,20 +149,12 @@ result<std::unique_ptr<engine>> engine::open(const boost::json::value& config, c
       if (!ring) return std::move(ring).error();
       p->ring = std::move(*ring);
     } else if (kr.if_contains("path") || backend == "lmdb") {
-      // D9: the keyring file beside the store (<path>/keyring.json, mode
-      // 0600, created on first open) unless the host names another file.
       p->keyring_path = kr.if_contains("path") ? std::string(kr.at("path").as_string())
                                                : store_path + "/keyring.json";
-      auto ring = storage::load_or_create_keyring(p->keyring_path);
-      if (!ring) return std::move(ring).error();
-      p->ring = std::move(*ring);
-      p->persistent_keyring = true;
-    } else {
-      p->ring = token::keyring::generate();
     }
-    p->codec_ptr.store(std::make_shared<const token::codec>(p->ring));
 
-    // Workflows.
+    // Workflows. The store and keyring are left out by file identity, so
+    // on a first open, before they exist, there is nothing to leave out.
     std::vector<std::string> dirs;
     if (auto* w = cfg.if_contains("workflows"))
       for (const auto& d : w->as_array()) dirs.emplace_back(d.as_string());
@@ -187,6 +168,33 @@ result<std::unique_ptr<engine>> engine::open(const boost::json::value& config, c
     auto lib = workflow::library::load(dirs, defs, load);
     if (!lib) return std::move(lib).error();
     p->library = std::move(*lib);
+
+    // Store.
+    bool read_only = false;
+    if (backend == "memory") {
+      p->store = storage::open_memory_store();
+    } else {
+      storage::lmdb_options o;
+      o.path = store_path;
+      if (auto* d = st.if_contains("durability"); d && d->as_string() == "relaxed")
+        o.mode = storage::durability::relaxed;
+      o.initial_map_bytes = get_u64(st, "mapSizeBytes", o.initial_map_bytes);
+      o.max_map_bytes = get_u64(st, "maxMapSizeBytes", 0);
+      if (auto* ro = st.if_contains("readOnly")) o.read_only = ro->as_bool();
+      read_only = o.read_only;
+      auto s = storage::open_lmdb_store(o);
+      if (!s) return std::move(s).error();
+      p->store = std::move(*s);
+    }
+    if (!p->keyring_path.empty()) {
+      auto ring = storage::load_or_create_keyring(p->keyring_path);
+      if (!ring) return std::move(ring).error();
+      p->ring = std::move(*ring);
+      p->persistent_keyring = true;
+    } else if (!kr.if_contains("secret")) {
+      p->ring = token::keyring::generate();
+    }
+    p->codec_ptr.store(std::make_shared<const token::codec>(p->ring));
 
     // Format marker: refuse stores written by a newer engine; mark a store
     // of the previous format with this one (it is read as it is). Read

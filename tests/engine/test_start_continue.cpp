@@ -243,6 +243,42 @@ TEST_CASE("the store directory and keyring file are never read as workflows, eve
   }
 }
 
+TEST_CASE("an open that fails on its config creates no store directory and no keyring", "[engine][workflows]") {
+  const std::string root = fresh_dir("failed-open");
+  const std::string good = root + "/good", bad = root + "/bad";
+  fs::create_directories(good);
+  fs::create_directories(bad);
+  std::ofstream(good + "/wf.json") << json::serialize(linear_workflow("wf", 1));
+  std::ofstream(bad + "/wf.json") << "{\"id\": \"broken\", \"steps\": 3}";
+  auto config = [&](const json::value& workflows, std::optional<std::string> secret) {
+    json::object c{{"store", json::object{{"backend", "lmdb"}, {"path", root + "/state"}, {"durability", "relaxed"}}},
+                   {"workflows", workflows}};
+    if (secret) c["keyring"] = json::object{{"secret", *secret}};
+    return json::value(std::move(c));
+  };
+  struct failing { const char* what; json::value cfg; tokenrail::errc code; };
+  const failing cases[] = {
+      {"an invalid workflow file", config(json::array{json::value(bad)}, std::nullopt), tokenrail::errc::WORKFLOW_INVALID},
+      {"a missing workflow directory", config(json::array{json::value(root + "/nowhere")}, std::nullopt),
+       tokenrail::errc::INVALID_CONFIG},
+      {"a keyring secret that is not hex", config(json::array{json::value(good)}, std::string("zz")),
+       tokenrail::errc::INVALID_CONFIG},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    auto e = tokenrail::engine::open(c.cfg, test_clock());
+    REQUIRE_FALSE(e.has_value());
+    CHECK(e.error().code == c.code);
+    CHECK_FALSE(fs::exists(root + "/state"));
+    fs::remove_all(root + "/state");   // so each case proves itself
+  }
+  // The same config with the mistake fixed opens and creates both.
+  auto e = tokenrail::engine::open(config(json::array{json::value(good)}, std::nullopt), test_clock());
+  REQUIRE(e.has_value());
+  CHECK(fs::exists(root + "/state/data.mdb"));
+  CHECK(fs::exists(root + "/state/keyring.json"));
+}
+
 // The phase checks before an advance and a rehydrate read one byte of the
 // status instead of decoding its tips (one per leaf: a run forked 10,000
 // times holds 10,000). Storage counts cannot show that, so the peek is
