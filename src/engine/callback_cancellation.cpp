@@ -58,12 +58,7 @@ void cancel_run_in_tx(engine::impl& e, storage::write_transaction& tx, std::uint
 
   // 2. Callbacks still open (suspended steps without a child): cancelled.
   for (const auto& cb : open) {
-    auto rec = load_record(tx, cb);
-    if (!rec || str_of(*rec, "state") != "open") continue;
-    step_result r;
-    r.status = "cancelled";
-    r.resolved_by = "cancel_run";
-    resolve_callback(e, tx, cb, r, {}, now);
+    resolve_if_open(e, tx, cb, "cancelled", "cancel_run", now);
   }
 
   // 3. The run itself.

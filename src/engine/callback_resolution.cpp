@@ -283,4 +283,16 @@ std::string resolve_callback(engine::impl& e, storage::write_transaction& tx, co
   return response;
 }
 
+std::optional<boost::json::object> resolve_if_open(engine::impl& e, storage::write_transaction& tx,
+                                                   const token::payload& cb, std::string_view status,
+                                                   std::string_view resolved_by, std::int64_t now) {
+  auto rec = load_record(tx, cb);
+  if (!rec || str_of(*rec, "state") != "open") return std::nullopt;
+  step_result r;
+  r.status = status;
+  r.resolved_by = resolved_by;
+  resolve_callback(e, tx, cb, r, {}, now);
+  return rec;
+}
+
 }  // namespace tokenrail::engine_detail

@@ -164,6 +164,13 @@ std::string decorate_response(std::string_view response, const async_extra& extr
 /// the complete_step body (empty for other resolvers).
 std::string resolve_callback(engine::impl& e, storage::write_transaction& tx, const token::payload& cb,
                              const step_result& r, std::string_view digest_hex, std::int64_t now);
+/// For the engine's own resolvers (cancel_run, expire_callbacks): resolves
+/// `cb` with a result of `status` and no output if it is still open, and
+/// returns its record as it was before; nullopt (nothing written) when it
+/// is missing or already resolved.
+std::optional<boost::json::object> resolve_if_open(engine::impl& e, storage::write_transaction& tx,
+                                                   const token::payload& cb, std::string_view status,
+                                                   std::string_view resolved_by, std::int64_t now);
 
 /// Cancels `run` (and, first, every child linked to it: those holding one of
 /// its open callbacks, then any other linked child still running,

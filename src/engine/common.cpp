@@ -110,6 +110,18 @@ token::payload verify_token(engine::impl& e, token::kind k, const boost::json::o
   return *p;
 }
 
+token::payload verify_ack_for(engine::impl& e, const token::payload& st, const boost::json::object& req) {
+  token::payload ak = verify_token(e, token::kind::ack, req, "ackToken");
+  if (ak.run_id != st.run_id || ak.node_seq != st.node_seq) {
+    boost::json::object d;
+    d["pointer"] = "/ackToken";
+    d["stateTokenNode"] = format_node_id(st.run_id, st.node_seq);
+    d["ackTokenNode"] = format_node_id(ak.run_id, ak.node_seq);
+    fail(errc::TOKEN_SCOPE_MISMATCH, "the ackToken belongs to another run or node than the stateToken", std::move(d));
+  }
+  return ak;
+}
+
 void fail_workflow_not_found(const engine::impl& e, std::string_view id, std::string_view pointer,
                              std::string message) {
   boost::json::object d;

@@ -143,6 +143,10 @@ bool refresh_keyring(engine::impl& e);
 /// Verifies a token of kind k from request field `field` (throws its error).
 token::payload verify_token(engine::impl& e, token::kind k, const boost::json::object& req,
                             std::string_view field);
+/// The request's ackToken, verified and checked against the stateToken
+/// already verified as `st`: both must name the same node of the same run
+/// (TOKEN_SCOPE_MISMATCH otherwise, details.pointer "/ackToken").
+token::payload verify_ack_for(engine::impl& e, const token::payload& st, const boost::json::object& req);
 
 /// A node read through tx: its record and the context it sees.
 struct loaded_node {

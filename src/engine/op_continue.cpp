@@ -98,15 +98,7 @@ std::string rehydrate(engine::impl& e, const token::payload& st) {
 std::string op_continue_workflow(engine::impl& e, const boost::json::object& req) {
   const token::payload st = verify_token(e, token::kind::state, req, "stateToken");
   if (!req.contains("ackToken")) return rehydrate(e, st);
-  const token::payload ak = verify_token(e, token::kind::ack, req, "ackToken");
-  if (ak.run_id != st.run_id || ak.node_seq != st.node_seq) {
-    boost::json::object d;
-    d["pointer"] = "/ackToken";
-    d["stateTokenNode"] = format_node_id(st.run_id, st.node_seq);
-    d["ackTokenNode"] = format_node_id(ak.run_id, ak.node_seq);
-    fail(errc::TOKEN_SCOPE_MISMATCH, "the ackToken belongs to another run or node than the stateToken",
-         std::move(d));
-  }
+  const token::payload ak = verify_ack_for(e, st, req);
 
   const boost::json::value* ctx_delta = member(req, "context");
   const boost::json::value* output_v = member(req, "output");

@@ -31,12 +31,8 @@ std::string op_expire_callbacks(engine::impl& e, const boost::json::object& req)
     boost::json::array expired;
     auto codec = e.codec();
     for (const auto& [at, cb] : due) {
-      auto rec = load_record(tx, cb);
-      if (!rec || str_of(*rec, "state") != "open") continue;
-      step_result r;
-      r.status = "timeout";
-      r.resolved_by = "expire_callbacks";
-      resolve_callback(e, tx, cb, r, {}, now);
+      auto rec = resolve_if_open(e, tx, cb, "timeout", "expire_callbacks", now);
+      if (!rec) continue;
       boost::json::object o;
       // The token suspend_step handed out (recorded in its response), so the
       // host can match the expiry with the token it holds: after rotate_key

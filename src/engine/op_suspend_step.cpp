@@ -20,14 +20,7 @@ namespace tokenrail::engine_detail {
 
 std::string op_suspend_step(engine::impl& e, const boost::json::object& req) {
   const token::payload st = verify_token(e, token::kind::state, req, "stateToken");
-  const token::payload ak = verify_token(e, token::kind::ack, req, "ackToken");
-  if (ak.run_id != st.run_id || ak.node_seq != st.node_seq) {
-    boost::json::object d;
-    d["pointer"] = "/ackToken";
-    d["stateTokenNode"] = format_node_id(st.run_id, st.node_seq);
-    d["ackTokenNode"] = format_node_id(ak.run_id, ak.node_seq);
-    fail(errc::TOKEN_SCOPE_MISMATCH, "the ackToken belongs to another run or node than the stateToken", std::move(d));
-  }
+  const token::payload ak = verify_ack_for(e, st, req);
   std::optional<std::int64_t> timeout;
   if (auto* t = member(req, "timeoutMs")) timeout = t->to_number<std::int64_t>();
   const std::int64_t now = e.now();
