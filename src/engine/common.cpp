@@ -343,5 +343,19 @@ std::string step_response(engine::impl& e, step_response_in in) {
   return out;
 }
 
+std::string blocked_response(engine::impl& e, const run_info& run, std::uint32_t seq, std::uint32_t attempt,
+                             const workflow::cursor& at, const boost::json::object& context,
+                             const std::vector<workflow::blocker>& blockers) {
+  step_response_in out;
+  out.kind = "blocked";
+  out.run = &run;
+  out.seq = seq;
+  out.attempt = attempt;
+  out.at = &at;
+  out.context = &context;
+  out.blockers = &blockers;
+  return step_response(e, std::move(out));
+}
+
 }  // namespace engine_detail
 }  // namespace tokenrail

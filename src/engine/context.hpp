@@ -190,6 +190,11 @@ struct step_response_in {
   const rendered_step* pre = nullptr;    // already rendered (else rendered from at/context)
 };
 std::string step_response(engine::impl& e, step_response_in in);
+/// The "blocked" response: the pending step at `seq`, unchanged, with the
+/// blockers its output met (nothing written; the same tokens stay valid).
+std::string blocked_response(engine::impl& e, const run_info& run, std::uint32_t seq, std::uint32_t attempt,
+                             const workflow::cursor& at, const boost::json::object& context,
+                             const std::vector<workflow::blocker>& blockers);
 
 /// Reads an optional member; nullptr when absent.
 inline const boost::json::value* member(const boost::json::object& o, std::string_view k) {

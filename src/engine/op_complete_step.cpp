@@ -84,15 +84,7 @@ std::string op_complete_step(engine::impl& e, const boost::json::object& req) {
       if (!blockers.empty()) {
         for (auto& b : blockers)
           if (b.pointer.rfind("/output", 0) == 0) b.pointer = "/result" + b.pointer;
-        step_response_in out;
-        out.kind = "blocked";
-        out.run = info.get();
-        out.seq = cb.node_seq;
-        out.attempt = cb.attempt;
-        out.at = &at;
-        out.context = &node.context;
-        out.blockers = &blockers;
-        answer = step_response(e, std::move(out));
+        answer = blocked_response(e, *info, cb.node_seq, cb.attempt, at, node.context, blockers);
       }
     }
   });

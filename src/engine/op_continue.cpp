@@ -172,15 +172,7 @@ std::string op_continue_workflow(engine::impl& e, const boost::json::object& req
   auto blockers = workflow::check_output(prog, at, context, output);
   if (!blockers.empty()) {
     // Not accepted: nothing is written; the same tokens stay valid.
-    step_response_in out;
-    out.kind = "blocked";
-    out.run = info.get();
-    out.seq = st.node_seq;
-    out.attempt = ak.attempt;
-    out.at = &at;
-    out.context = &context;
-    out.blockers = &blockers;
-    return step_response(e, std::move(out));
+    return blocked_response(e, *info, st.node_seq, ak.attempt, at, context, blockers);
   }
   next = workflow::advance(prog, at, context, output);
   warnings = std::move(next.warnings);

@@ -110,9 +110,13 @@ class parser {
     }
   }
 
-  void claim_id(const std::string& id, const std::string& p) {
+  // A step's or loop's "id": a valid id, unique in the workflow.
+  std::string parse_step_id(const json::value& v, const std::string& p) {
+    std::string id = need_string(v, p, "a step id (letters, digits, . _ - :)");
+    if (!valid_id(id, 256)) throw_at(invalid, p, "a step id (letters, digits, . _ - :, at most 256 characters)");
     auto [it, fresh] = ids_.emplace(id, p);
     if (!fresh) throw_at(invalid, p, "a step id unique in the workflow (\"" + id + "\" is already used at " + it->second + ")");
+    return id;
   }
 
   // Parses one step. `block`/`index`: where it will live (block == npos: top_).
@@ -131,9 +135,7 @@ class parser {
       const std::string mp = pointer_join(p, key);
       const json::value& val = m.value();
       if (key == "id") {
-        s.id = need_string(val, mp, "a step id (letters, digits, . _ - :)");
-        if (!valid_id(s.id, 256)) throw_at(invalid, mp, "a step id (letters, digits, . _ - :, at most 256 characters)");
-        claim_id(s.id, mp);
+        s.id = parse_step_id(val, mp);
       } else if (key == "type") {
         // Only "loop" means something in D2; any other type (WorkRail writes
         // "parallel" on delegation steps) is an unknown value on a standard
@@ -204,9 +206,7 @@ class parser {
       const std::string mp = pointer_join(p, key);
       const json::value& val = m.value();
       if (key == "id") {
-        s.id = need_string(val, mp, "a step id (letters, digits, . _ - :)");
-        if (!valid_id(s.id, 256)) throw_at(invalid, mp, "a step id (letters, digits, . _ - :, at most 256 characters)");
-        claim_id(s.id, mp);
+        s.id = parse_step_id(val, mp);
       } else if (key == "type") {
       } else if (key == "title") {
         s.title = need_string(val, mp);
