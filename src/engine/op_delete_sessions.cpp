@@ -128,8 +128,11 @@ link_map read_links(engine::impl& e, storage::read_transaction& tx, const std::m
   bool unknown_parent = false;
   for (const auto& [r, facts] : runs) {
     const std::string prefix = child_link_prefix(r);
+    // A copy of the binding: clang before 16 cannot capture a structured
+    // binding in a lambda.
+    const std::uint64_t parent = r;
     tx.scan(storage::table::callbacks, prefix, [&](std::string_view key, std::string_view) {
-      if (key.size() == prefix.size() + 8) add(r, get_be64(key.data() + prefix.size()));
+      if (key.size() == prefix.size() + 8) add(parent, get_be64(key.data() + prefix.size()));
       return true;
     });
     if (!facts.readable) {
