@@ -150,7 +150,9 @@ result<std::unique_ptr<engine>> engine::open(const boost::json::value& config, c
       p->ring = std::move(*ring);
     } else if (kr.if_contains("path") || backend == "lmdb") {
       p->keyring_path = kr.if_contains("path") ? std::string(kr.at("path").as_string())
-                                               : store_path + "/keyring.json";
+                                               : store_path + "/keyring.json";   // read once the store is open
+    } else {
+      p->ring = token::keyring::generate();
     }
 
     // Workflows. The store and keyring are left out by file identity, so
@@ -191,8 +193,6 @@ result<std::unique_ptr<engine>> engine::open(const boost::json::value& config, c
       if (!ring) return std::move(ring).error();
       p->ring = std::move(*ring);
       p->persistent_keyring = true;
-    } else if (!kr.if_contains("secret")) {
-      p->ring = token::keyring::generate();
     }
     p->codec_ptr.store(std::make_shared<const token::codec>(p->ring));
 

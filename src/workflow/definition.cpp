@@ -95,11 +95,9 @@ class parser {
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
   void check_function_definitions(const json::value& v, const std::string& p) {
-    if (!v.is_array()) throw_at(invalid, p, "an array of function definitions (objects)");
-    std::size_t i = 0;
-    for (const auto& item : v.get_array()) {
-      const std::string ip = pointer_join(p, i++);
-      const json::object& f = need_object(item, ip, "a function definition object {name, definition, ...}");
+    for_each_object(v, p, "an array of function definitions (objects)",
+                    "a function definition object {name, definition, ...}",
+                    [&](const json::object& f, const std::string& ip) {
       need_present(f, "name", ip, "a string");
       need_string(f.at("name"), pointer_join(ip, "name"));
       // D2: unknown fields are reported at every level; these are the
@@ -107,7 +105,7 @@ class parser {
       for (const auto& m : f)
         if (m.key() != "name" && m.key() != "definition" && m.key() != "parameters" && m.key() != "scope")
           unknown(w_, ip, m.key(), "a function definition");
-    }
+    });
   }
 
   // A step's or loop's "id": a valid id, unique in the workflow.

@@ -29,6 +29,17 @@ const json::object& need_object(const json::value& v, const std::string& p, std:
   return v.get_object();
 }
 
+void for_each_object(const json::value& v, const std::string& p, std::string_view array_what,
+                     std::string_view item_what,
+                     detail::function_ref<void(const json::object&, const std::string&)> each) {
+  if (!v.is_array()) throw_at(invalid, p, array_what);
+  std::size_t i = 0;
+  for (const auto& item : v.get_array()) {
+    const std::string ip = pointer_join(p, i++);
+    each(need_object(item, ip, item_what), ip);
+  }
+}
+
 std::string need_string(const json::value& v, const std::string& p, std::string_view what) {
   if (!v.is_string()) throw_at(invalid, p, what);
   return std::string(v.get_string());

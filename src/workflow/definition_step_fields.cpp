@@ -18,11 +18,8 @@ constexpr errc invalid = errc::WORKFLOW_INVALID;
 }  // namespace
 
 void parse_fragments(step& s, const json::value& v, const std::string& p, std::vector<warning>& w) {
-  if (!v.is_array()) throw_at(invalid, p, "an array of {id, when?, text}");
-  std::size_t i = 0;
-  for (const auto& item : v.get_array()) {
-    const std::string ip = pointer_join(p, i++);
-    const json::object& o = need_object(item, ip, "a prompt fragment {id, when?, text}");
+  for_each_object(v, p, "an array of {id, when?, text}", "a prompt fragment {id, when?, text}",
+                  [&](const json::object& o, const std::string& ip) {
     need_present(o, "id", ip, "a string");
     need_present(o, "text", ip, "a string");
     fragment f;
@@ -36,7 +33,7 @@ void parse_fragments(step& s, const json::value& v, const std::string& p, std::v
       } else unknown(w, ip, m.key(), "a prompt fragment");
     }
     s.fragments.push_back(std::move(f));
-  }
+  });
 }
 
 void parse_confirmation(step& s, const json::value& v, const std::string& p, std::vector<warning>& w) {
@@ -94,11 +91,8 @@ void parse_contract(step& s, const json::value& v, const std::string& p, std::ve
 }
 
 void parse_delegations(step& s, const json::value& v, const std::string& p, std::vector<warning>& w) {
-  if (!v.is_array()) throw_at(invalid, p, "an array of {workflowId, args?}");
-  std::size_t i = 0;
-  for (const auto& item : v.get_array()) {
-    const std::string ip = pointer_join(p, i++);
-    const json::object& o = need_object(item, ip, "a delegation {workflowId, args?}");
+  for_each_object(v, p, "an array of {workflowId, args?}", "a delegation {workflowId, args?}",
+                  [&](const json::object& o, const std::string& ip) {
     need_present(o, "workflowId", ip, "a workflow id");
     delegation d;
     for (const auto& m : o) {
@@ -112,7 +106,7 @@ void parse_delegations(step& s, const json::value& v, const std::string& p, std:
       } else unknown(w, ip, m.key(), "a delegation");
     }
     s.delegations.push_back(std::move(d));
-  }
+  });
 }
 
 }  // namespace tokenrail::workflow
