@@ -112,17 +112,18 @@ TEST_CASE("random operation sequences keep every invariant", "[engine][property]
 namespace {
 
 /// An engine on `backend` whose keyring is its own: generated in memory, or
-/// the store's keyring file for LMDB, so both can rotate keys.
-std::unique_ptr<tokenrail::engine> own_key_engine(const std::string& backend, std::vector<json::value> definitions) {
+/// the store's keyring file for LMDB (at `path`), so both can rotate keys.
+std::unique_ptr<tokenrail::engine> own_key_engine(const std::string& backend, std::vector<json::value> definitions,
+                                                  tokenrail::clock_fn clock, const std::string& path = "") {
   json::object store{{"backend", backend}};
   if (backend == "lmdb") {
-    store["path"] = fresh_dir("lmdb-equivalence");
+    store["path"] = path;
     store["durability"] = "relaxed";
   }
   json::array defs;
   for (auto& d : definitions) defs.push_back(std::move(d));
   json::object cfg{{"store", std::move(store)}, {"definitions", std::move(defs)}};
-  auto e = tokenrail::engine::open(json::value(cfg), test_clock());
+  auto e = tokenrail::engine::open(json::value(cfg), std::move(clock));
   if (!e) {
     if (backend == "lmdb" && e.error().code == tokenrail::errc::STORAGE_ERROR) return nullptr;
     FAIL("engine::open failed: " << json::serialize(e.error().to_json()));
@@ -170,8 +171,10 @@ TEST_CASE("the memory and LMDB backends give the same answers to the same reques
   auto defs = [] {
     return std::vector<json::value>{linear_workflow("p3", 3), linear_workflow("p5", 5), loop_workflow()};
   };
-  auto mem = own_key_engine("memory", defs());
-  auto lmdb = own_key_engine("lmdb", defs());
+  const std::string lmdb_path = fresh_dir("lmdb-equivalence");
+  const tokenrail::clock_fn lmdb_clock = test_clock();  // kept across reopening
+  auto mem = own_key_engine("memory", defs(), test_clock());
+  auto lmdb = own_key_engine("lmdb", defs(), lmdb_clock, lmdb_path);
   if (!lmdb) return;
   const std::vector<std::string> workflows = {"p3", "p5", "prop-loop"};
   const std::vector<std::string> statuses = {"success", "error", "timeout", "cancelled"};
@@ -180,7 +183,7 @@ TEST_CASE("the memory and LMDB backends give the same answers to the same reques
   // One request to both engines, each built from that engine's own earlier
   // answers by `make` (0: memory, 1: LMDB); the answers must agree.
   using pair = std::array<json::value, 2>;
-  std::size_t compared = 0, refused = 0;
+  std::size_t compared = 0, refused = 0, reopened = 0;
   auto both = [&](std::string_view op, auto make) {
     pair out;
     std::string text[2];
@@ -280,6 +283,13 @@ TEST_CASE("the memory and LMDB backends give the same answers to the same reques
         both("import_session", [&](int k) { return json::object{{"bundle", ex[static_cast<std::size_t>(k)].at("bundle")}}; });
       } else if (roll < 95) {
         both("rotate_key", [](int) { return json::object{}; });
+      } else if (roll < 97) {
+        // The LMDB engine closed and opened again: nothing it answers may
+        // depend on what it only kept in memory.
+        lmdb.reset();
+        lmdb = own_key_engine("lmdb", defs(), lmdb_clock, lmdb_path);
+        REQUIRE(lmdb);
+        ++reopened;
       } else {
         start_one();
       }
@@ -299,8 +309,9 @@ TEST_CASE("the memory and LMDB backends give the same answers to the same reques
     CHECK(entries[0] == entries[1]);
     CHECK(counts[0] == counts[1]);
   }
-  INFO("compared " << compared << ", refused " << refused);
+  INFO("compared " << compared << ", refused " << refused << ", reopened " << reopened);
   CHECK(compared > 500);
   CHECK(refused > 0);             // refusals were compared too
   CHECK(refused < compared / 2);  // and most requests did something
+  CHECK(reopened > 0);
 }
