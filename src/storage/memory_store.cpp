@@ -82,7 +82,21 @@ struct committed_table {
   committed_table& operator=(const committed_table&) = delete;
 
   table_map::const_iterator find(std::string_view key) const {
-    if (finger != map.end() && finger->first == key) return finger;
+    if (finger != map.end()) {
+      const int at = finger->first.compare(key);
+      if (at == 0) return finger;
+      if (at < 0) {
+        // Past the finger: its successor, or nothing if the key falls
+        // between the two. That is the usual miss: the engine looks for
+        // the ack record of the step it is about to record, whose key comes
+        // right after the last one put.
+        const auto next = std::next(finger);
+        if (next == map.end()) return map.end();
+        const int after = next->first.compare(key);
+        if (after == 0) return next;
+        if (after > 0) return map.end();
+      }
+    }
     return map.find(key);
   }
 

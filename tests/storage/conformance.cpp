@@ -498,6 +498,17 @@ TEMPLATE_TEST_CASE("storage: random transactions match a model map", "[storage][
     }
     // Point reads: every key just written, and a few others.
     for (auto& [t, k, v] : writes) CHECK(get(*s, tables[t], k) == v);
+    // Around the last key written (where a finger points): the next append,
+    // not written yet; a key just after it (absent); its successor.
+    for (auto& [t, k, v] : writes) {
+      auto expect = [&, t = t](const std::string& key) {
+        auto it = model[t].find(key);
+        CHECK(get(*s, tables[t], key) == (it == model[t].end() ? std::nullopt : std::optional<std::string>(it->second)));
+      };
+      expect(key_for(next_append * 3));
+      expect(k + '\0');
+      if (auto after = model[t].upper_bound(k); after != model[t].end()) expect(after->first);
+    }
     for (int i = 0; i < 3; ++i) {
       const int t = static_cast<int>(rng() % 2);
       const std::string k = key_for(static_cast<int>(rng() % 900));
