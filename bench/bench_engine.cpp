@@ -316,33 +316,40 @@ void memory_figures() {
     std::printf("  engine replay of a recorded advance, wall clock: %.2f us (info)\n", wall);
   }
 
-  // 4. Cost independent of history: p50 of single advances around step 10
-  // and step 10,000 of one run.
+  // 4. Cost independent of history: p50 of single advances at steps
+  // 10..509 of one run and at steps 10,000..10,499 of another run of the
+  // same workflow, on the same store. The two are interleaved (one early
+  // advance, one late, and so on) so that both windows see the machine in
+  // the same state: measured one after the other, a shared VM's drift
+  // between the two windows showed up as ratios of 1.01-1.18x in
+  // consecutive runs of the same binary.
   {
-    run_driver d(*e, "BENCH-HISTORY");
-    const int window = 500, late = 10000;
-    std::vector<double> cpu, wall;
-    cpu.reserve(late + window);
-    wall.reserve(late + window);
-    for (int i = 0; i < late + window; ++i) {
-      d.build();
-      const double c0 = cpu_us(), w0 = wall_us();
-      d.resp = e->call("continue_workflow", d.body);
-      const double c1 = cpu_us(), w1 = wall_us();
-      d.check("advance");
-      cpu.push_back(c1 - c0);
-      wall.push_back(w1 - w0);
+    const int window = 500, late_step = 10000, early_step = 10;
+    run_driver late(*e, "BENCH-HISTORY-LATE"), early(*e, "BENCH-HISTORY");
+    for (int i = 0; i < late_step; ++i) late.advance();
+    for (int i = 0; i < early_step; ++i) early.advance();
+    std::vector<double> cpu[2], wall[2];
+    for (int i = 0; i < window; ++i) {
+      int k = 0;
+      for (run_driver* d : {&early, &late}) {
+        d->build();
+        const double c0 = cpu_us(), w0 = wall_us();
+        d->resp = e->call("continue_workflow", d->body);
+        const double c1 = cpu_us(), w1 = wall_us();
+        d->check("advance");
+        cpu[k].push_back(c1 - c0);
+        wall[k].push_back(w1 - w0);
+        ++k;
+      }
     }
-    auto p50 = [](const std::vector<double>& v, int from, int n) {
-      return median(std::vector<double>(v.begin() + from, v.begin() + from + n));
-    };
-    const double early_c = p50(cpu, 10, window), late_c = p50(cpu, late, window);
-    const double early_w = p50(wall, 10, window), late_w = p50(wall, late, window);
-    std::printf("  advance p50 (thread CPU time) at step 10: %.2f us, at step %d: %.2f us\n", early_c, late, late_c);
+    const double early_c = median(cpu[0]), late_c = median(cpu[1]);
+    const double early_w = median(wall[0]), late_w = median(wall[1]);
+    std::printf("  advance p50 (thread CPU time) at step %d: %.2f us, at step %d: %.2f us (interleaved)\n", early_step,
+                early_c, late_step, late_c);
     verdict("engine advance p50 at step 10000 / step 10 (thread CPU time)", late_c / early_c, "x", "<= 1.2x",
             late_c / early_c <= 1.2);
-    std::printf("  advance p50 wall clock at step 10: %.2f us, at step %d: %.2f us, ratio %.2fx (info)\n", early_w,
-                late, late_w, late_w / early_w);
+    std::printf("  advance p50 wall clock at step %d: %.2f us, at step %d: %.2f us, ratio %.2fx (info)\n", early_step,
+                early_w, late_step, late_w, late_w / early_w);
   }
 }
 
