@@ -234,7 +234,12 @@ boost::json::array warnings_json(const std::vector<workflow::warning>& ws) {
 // json::serialize_to: the same bytes serializing the object gives.
 rendered_step render_step(const run_info& run, const workflow::cursor& at, const boost::json::object& context,
                           std::vector<workflow::warning>& warnings) {
-  auto p = workflow::render(*run.wf->prog, at, context, warnings);
+  // The extras (loop positions, and the step's own) are JSON that only
+  // lives until it is written below: built in a stack arena instead of one
+  // heap block per object, array and string (about ten per advance in a loop).
+  unsigned char arena[1024];
+  boost::json::monotonic_resource scratch(arena, sizeof arena);
+  auto p = workflow::render(*run.wf->prog, at, context, warnings, &scratch);
   auto str = json::append_quoted;
   std::string out;
   out.reserve(64 + p.title.size() + p.prompt.size());

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <memory>
 
 namespace tokenrail::workflow {
 namespace json = boost::json;
@@ -229,12 +230,13 @@ void record_loop_control(const program& p, cursor& c, const json::value& output,
   }
 }
 
-json::object loop_info(const program& p, const cursor& c, const scope& s, std::size_t k) {
+json::object loop_info(const program& p, const cursor& c, const scope& s, std::size_t k, const json::storage_ptr& sp) {
   const step& l = loop_of_frame(p, c, k);
-  json::object o{{"loopId", l.id},
-                 {"type", kind_name(l.loop.kind)},
-                 {"iteration", static_cast<std::int64_t>(c.loops[k].iteration) + 1},
-                 {"maxIterations", l.loop.max_iterations}};
+  json::object o({{"loopId", l.id},
+                  {"type", kind_name(l.loop.kind)},
+                  {"iteration", static_cast<std::int64_t>(c.loops[k].iteration) + 1},
+                  {"maxIterations", l.loop.max_iterations}},
+                 0, sp);
   if (l.loop.kind == loop_kind::for_each_loop) {
     o["index"] = static_cast<std::int64_t>(c.loops[k].iteration);
     if (const json::value* items = s.lookup(l.loop.items); items && items->is_array()) {
@@ -443,7 +445,8 @@ std::vector<blocker> check_output(const program& p, const cursor& at, const json
   return out;
 }
 
-pending_step render(const program& p, const cursor& at, const json::object& context, std::vector<warning>& w) {
+pending_step render(const program& p, const cursor& at, const json::object& context, std::vector<warning>& w,
+                    json::storage_ptr sp) {
   const step& s = step_at(p, at);
   if (s.is_loop) not_fitting("the cursor points at a loop, not a step");
   const scope sc = make_scope(p, at, context);
@@ -467,15 +470,20 @@ pending_step render(const program& p, const cursor& at, const json::object& cont
       out.require_confirmation = eval_condition(s.confirm.when, sc, w, s.pointer, "/requireConfirmation");
       break;
   }
-  json::object extras = s.extras;
+  json::object extras(s.extras, sp);
   if (out.require_confirmation && !s.confirm.message.empty())
     extras["confirmationMessage"] = render_template(s.confirm.message, sc);
   if (!at.loops.empty()) {
-    json::array loops;
-    for (std::size_t k = 0; k < at.loops.size(); ++k) loops.push_back(loop_info(p, at, sc, k));
+    json::array loops(sp);
+    for (std::size_t k = 0; k < at.loops.size(); ++k) loops.push_back(loop_info(p, at, sc, k, sp));
     extras["loops"] = std::move(loops);
   }
-  if (!extras.empty()) out.extras = std::move(extras);
+  if (!extras.empty()) {
+    // Moved in with its storage: assigning would copy it into the storage
+    // of out.extras (the heap). json::value(object&&) cannot throw.
+    std::destroy_at(&out.extras);
+    std::construct_at(&out.extras, std::move(extras));
+  }
   for (const auto& d : s.delegations)
     out.delegations.push_back({d.workflow_id, d.args.is_null() ? json::value() : render_json(d.args, sc)});
   return out;

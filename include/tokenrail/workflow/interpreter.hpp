@@ -166,8 +166,10 @@ position advance(const program&, const cursor& at, const boost::json::object& co
 
 /// Renders the pending step at `at`. Unresolved {{a.b}} -> "[unset: a.b]";
 /// non-path expressions stay verbatim. Warnings are appended.
+/// `storage` holds the JSON of the result's extras (the default: the heap);
+/// the result must not outlive it.
 pending_step render(const program&, const cursor& at, const boost::json::object& context,
-                    std::vector<warning>& warnings);
+                    std::vector<warning>& warnings, boost::json::storage_ptr storage = {});
 
 /// A short, stable description of every step for inspect_workflow's preview:
 /// [{id, title, kind:"step"|"loop", runCondition?, requireConfirmation?,
