@@ -242,7 +242,9 @@ rendered_step render_step(const run_info& run, const workflow::cursor& at, const
   auto p = workflow::render(*run.wf->prog, at, context, warnings, &scratch);
   auto str = json::append_quoted;
   std::string out;
-  out.reserve(64 + p.title.size() + p.prompt.size());
+  // Room for the member names, the step id and a loop position or two, so
+  // the text is allocated once, not grown.
+  out.reserve(256 + p.title.size() + p.prompt.size());
   out.append("{\"stepId\":");
   str(out, p.step_id);
   out.append(",\"title\":");

@@ -15,7 +15,6 @@ event_appender::event_appender(storage::write_transaction& tx, std::string_view 
   // advance appends four or five events, a few hundred bytes each).
   record_.reserve(1024);
   scratch_.reserve(512);
-  canon_.reserve(512);
   if (auto v = tx_.get(storage::table::sessions, session_)) {
     head_ = decode_session(*v);
     return;
@@ -104,9 +103,10 @@ void canonical_event(std::string& out, std::int64_t at, std::string_view data, s
 // decode_event turns back into exactly the text that was hashed.
 void event_appender::append_canonical(std::string_view kind, std::optional<std::uint64_t> run,
                                       std::optional<std::uint32_t> node, std::string_view canonical_data) {
-  canon_.clear();
-  canonical_event(canon_, at_, canonical_data, head_.next_index, kind, node, run);
-  const hash32 h = blake2b_256().update(std::span<const std::uint8_t>(head_.last_hash)).update(canon_).final();
+  // scratch_ holds the canonical text until it is hashed, then the stored value.
+  scratch_.clear();
+  canonical_event(scratch_, at_, canonical_data, head_.next_index, kind, node, run);
+  const hash32 h = blake2b_256().update(std::span<const std::uint8_t>(head_.last_hash)).update(scratch_).final();
 
   // The record: the group header first (completed by finish()), then this
   // event's stored value behind its length.

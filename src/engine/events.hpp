@@ -102,8 +102,7 @@ class event_appender {
   std::uint32_t count_ = 0;
   std::size_t first_value_at_ = 0;   // where the first event's value starts in record_
   std::string record_;               // the record being built (see the top of the file)
-  std::string scratch_;              // one event's stored value
-  std::string canon_;
+  std::string scratch_;              // one event's canonical text, then its stored value
 };
 
 /// One decoded event.

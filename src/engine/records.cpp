@@ -51,7 +51,9 @@ std::string event_prefix(std::string_view session) {
 }
 
 std::string event_key(std::string_view session, std::uint64_t index) {
-  std::string k = event_prefix(session);
+  std::string k;
+  k.reserve(session.size() + 9);   // one allocation: event_prefix(session) ‖ index
+  k.append(session).push_back('\0');
   put_be64(k, index);
   return k;
 }
