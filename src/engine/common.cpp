@@ -145,7 +145,8 @@ void fail_missing_status(storage::read_transaction& tx, std::uint64_t run_id) {
   fail(errc::STORE_CORRUPT, "a run has no status record", std::move(d));
 }
 
-loaded_node load_node(storage::read_transaction& tx, std::uint64_t run, std::uint32_t seq) {
+loaded_node load_node(storage::read_transaction& tx, std::uint64_t run, std::uint32_t seq,
+                      boost::json::storage_ptr storage) {
   auto v = tx.get(storage::table::nodes, node_key(run, seq));
   if (!v) {
     // The whole run may be gone (deleted): say so rather than "no node".
@@ -154,7 +155,7 @@ loaded_node load_node(storage::read_transaction& tx, std::uint64_t run, std::uin
     d["nodeId"] = format_node_id(run, seq);
     fail(errc::NODE_NOT_FOUND, "the token names a node that is not in this store", std::move(d));
   }
-  loaded_node n{decode_node(*v, seq), {}};
+  loaded_node n{decode_node(*v, seq), boost::json::object(storage)};
   std::string_view ctx_text = n.rec.context;
   if (n.rec.context_owner != seq) {
     auto ov = tx.get(storage::table::nodes, node_key(run, n.rec.context_owner));
@@ -163,9 +164,9 @@ loaded_node load_node(storage::read_transaction& tx, std::uint64_t run, std::uin
   }
   if (!ctx_text.empty()) {
     boost::system::error_code ec;
-    auto c = parse_json_text(ctx_text, ec);
+    auto c = parse_json_text(ctx_text, ec, storage);
     if (ec || !c.is_object()) fail(errc::STORE_CORRUPT, "a node's context does not parse");
-    n.context = std::move(c.as_object());
+    n.context = std::move(c.as_object());   // the same storage: moved, not copied
   }
   return n;
 }

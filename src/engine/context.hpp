@@ -153,8 +153,10 @@ struct loaded_node {
   node_record rec;
   boost::json::object context;
 };
-/// Errors: NODE_NOT_FOUND.
-loaded_node load_node(storage::read_transaction& tx, std::uint64_t run, std::uint32_t seq);
+/// Errors: NODE_NOT_FOUND. The context is parsed into `storage` (the
+/// default: the heap), which must outlive it.
+loaded_node load_node(storage::read_transaction& tx, std::uint64_t run, std::uint32_t seq,
+                      boost::json::storage_ptr storage = {});
 
 /// Parses a stored cursor. Errors: STORE_CORRUPT.
 workflow::cursor parse_cursor(std::string_view text);

@@ -14,6 +14,8 @@
 #include "engine/callbacks.hpp"   // D8 (issue 5): child completion, parallelDelegations
 #include "engine/context.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
+
 #include <tokenrail/json/canonical.hpp>
 
 #include <tokenrail/json_parse.hpp>
@@ -137,7 +139,13 @@ std::string op_continue_workflow(engine::impl& e, const boost::json::object& req
   std::optional<std::string> answer;
   std::shared_ptr<const run_info> info;
   node_record parent;
-  boost::json::object context;
+  // The context only lives for this operation (read, merged with the
+  // request's delta, rendered, written as text): parsed into a stack arena,
+  // not one heap block per member. The write body may run on the thread of
+  // another writer's group commit, while this one waits for it.
+  unsigned char context_arena[2048];
+  boost::json::monotonic_resource context_storage(context_arena, sizeof context_arena);
+  boost::json::object context(&context_storage);
   workflow::position next;
   std::string child_cursor, child_context, child_step;
   bool context_changed = false;
@@ -152,14 +160,14 @@ std::string op_continue_workflow(engine::impl& e, const boost::json::object& req
     auto sv = tx.get(storage::table::runs, run_status_key(st.run_id));
     if (!sv) fail_missing_status(tx, st.run_id);
     refuse_phase(status_phase(*sv), st.run_id);   // the tips are decoded once, when written
-    auto node = load_node(tx, st.run_id, st.node_seq);
+    auto node = load_node(tx, st.run_id, st.node_seq, context.storage());
     if (node.rec.complete) {
       boost::json::object d;
       d["nodeId"] = format_node_id(st.run_id, st.node_seq);
       fail(errc::RUN_COMPLETE, "the node is complete; there is no pending step to acknowledge", std::move(d));
     }
     parent = std::move(node.rec);
-    context = std::move(node.context);
+    context = std::move(node.context);   // the same storage: moved, not copied
   });
   if (answer) return std::move(*answer);
 
