@@ -14,7 +14,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstddef>
+#include <filesystem>
 #include <new>
+#include <optional>
 
 namespace tokenrail {
 
@@ -171,6 +173,29 @@ result<std::unique_ptr<engine>> engine::open(const boost::json::value& config, c
     if (!lib) return std::move(lib).error();
     p->library = std::move(*lib);
 
+    // Opening a new LMDB store creates its directory. When the host names
+    // a keyring file elsewhere, that file is checked before (an existing
+    // one is read; for a missing one, its directory must be writable), so
+    // a refused keyring leaves no new store behind; a missing one is
+    // created once the store is open. (A keyring in the store's directory,
+    // such as the default one, waits for the open to create it; and for a
+    // store that exists, the store's own errors, such as STORE_READ_ONLY,
+    // come first, as they always did.)
+    std::optional<token::keyring> checked_ring;
+    std::error_code no_store;
+    namespace fs = std::filesystem;
+    auto directory = [](const fs::path& d) {   // absolute, without "..", "." or a trailing "/"
+      std::error_code ec;
+      fs::path n = fs::absolute(d, ec).lexically_normal();
+      return n.has_filename() || !n.has_parent_path() ? n : n.parent_path();
+    };
+    const bool keyring_elsewhere = directory(fs::path(p->keyring_path).parent_path()) != directory(store_path);
+    if (backend == "lmdb" && keyring_elsewhere && !fs::exists(store_path, no_store)) {
+      auto checked = storage::check_keyring(p->keyring_path);
+      if (!checked) return std::move(checked).error();
+      checked_ring = std::move(*checked);
+    }
+
     // Store.
     bool read_only = false;
     if (backend == "memory") {
@@ -189,9 +214,13 @@ result<std::unique_ptr<engine>> engine::open(const boost::json::value& config, c
       p->store = std::move(*s);
     }
     if (!p->keyring_path.empty()) {
-      auto ring = storage::load_or_create_keyring(p->keyring_path);
-      if (!ring) return std::move(ring).error();
-      p->ring = std::move(*ring);
+      if (checked_ring) {
+        p->ring = std::move(*checked_ring);
+      } else {
+        auto ring = storage::load_or_create_keyring(p->keyring_path);
+        if (!ring) return std::move(ring).error();
+        p->ring = std::move(*ring);
+      }
       p->persistent_keyring = true;
     }
     p->codec_ptr.store(std::make_shared<const token::codec>(p->ring));

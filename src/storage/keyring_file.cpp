@@ -175,6 +175,28 @@ result<token::keyring> load_or_create_keyring(const std::string& path) {
   return keyring_error("the keyring file keeps disappearing", path);
 }
 
+result<std::optional<token::keyring>> check_keyring(const std::string& path) {
+  if (path.empty()) return keyring_error("the keyring path is empty", path);
+  if (sodium_init() < 0) return keyring_error("libsodium failed to initialize", path);
+  wiped_text text;
+  auto got = read_keyring_text(path, text.s);
+  if (!got) return std::move(got).error();
+  if (got.value() == read_outcome::ok) {
+    auto ring = parse(path, text.s);
+    if (!ring) return std::move(ring).error();
+    return std::optional<token::keyring>(std::move(ring).value());
+  }
+  const std::string dir = directory_of(path);
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0)
+    return keyring_error("the keyring file cannot be created: its directory does not exist", path, errno);
+  if (!S_ISDIR(st.st_mode))
+    return keyring_error("the keyring file cannot be created: its directory is not a directory", path);
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    return keyring_error("the keyring file cannot be created: its directory is not writable", path, errno);
+  return std::optional<token::keyring>();
+}
+
 result<void> save_keyring(const std::string& path, const token::keyring& ring) {
   if (path.empty()) return keyring_error("the keyring path is empty", path);
   if (sodium_init() < 0) return keyring_error("libsodium failed to initialize", path);

@@ -1,6 +1,8 @@
 // start_workflow, continue_workflow (advance and rehydrate), list/inspect.
 #include "engine/support.hpp"
 
+#include <tokenrail/token/token.hpp>
+
 #include <fstream>
 
 using namespace trtest;
@@ -250,19 +252,34 @@ TEST_CASE("an open that fails on its config creates no store directory and no ke
   fs::create_directories(bad);
   std::ofstream(good + "/wf.json") << json::serialize(linear_workflow("wf", 1));
   std::ofstream(bad + "/wf.json") << "{\"id\": \"broken\", \"steps\": 3}";
-  auto config = [&](const json::value& workflows, std::optional<std::string> secret) {
+  // A keyring file others may read (refused: it must be 0600 or stricter).
+  const std::string open_keyring = root + "/open-keyring.json";
+  {
+    std::ofstream(open_keyring) << tokenrail::token::keyring::generate().to_json();
+    fs::permissions(open_keyring, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                                      fs::perms::others_read);
+  }
+  auto config = [&](const json::value& workflows, std::optional<std::string> secret,
+                    std::optional<std::string> keyring_path = std::nullopt) {
     json::object c{{"store", json::object{{"backend", "lmdb"}, {"path", root + "/state"}, {"durability", "relaxed"}}},
                    {"workflows", workflows}};
     if (secret) c["keyring"] = json::object{{"secret", *secret}};
+    if (keyring_path) c["keyring"] = json::object{{"path", *keyring_path}};
     return json::value(std::move(c));
   };
+  const json::value good_dirs = json::array{json::value(good)};
   struct failing { const char* what; json::value cfg; tokenrail::errc code; };
   const failing cases[] = {
       {"an invalid workflow file", config(json::array{json::value(bad)}, std::nullopt), tokenrail::errc::WORKFLOW_INVALID},
       {"a missing workflow directory", config(json::array{json::value(root + "/nowhere")}, std::nullopt),
        tokenrail::errc::INVALID_CONFIG},
-      {"a keyring secret that is not hex", config(json::array{json::value(good)}, std::string("zz")),
-       tokenrail::errc::INVALID_CONFIG},
+      {"a keyring secret that is not hex", config(good_dirs, std::string("zz")), tokenrail::errc::INVALID_CONFIG},
+      {"a keyring file with group and other access", config(good_dirs, std::nullopt, open_keyring),
+       tokenrail::errc::KEYRING_ERROR},
+      {"a keyring file in a directory that does not exist", config(good_dirs, std::nullopt, root + "/no-dir/keyring.json"),
+       tokenrail::errc::KEYRING_ERROR},
+      {"a keyring file whose directory is a file", config(good_dirs, std::nullopt, open_keyring + "/keyring.json"),
+       tokenrail::errc::KEYRING_ERROR},
   };
   for (const auto& c : cases) {
     INFO(c.what);
@@ -273,10 +290,38 @@ TEST_CASE("an open that fails on its config creates no store directory and no ke
     fs::remove_all(root + "/state");   // so each case proves itself
   }
   // The same config with the mistake fixed opens and creates both.
-  auto e = tokenrail::engine::open(config(json::array{json::value(good)}, std::nullopt), test_clock());
-  REQUIRE(e.has_value());
-  CHECK(fs::exists(root + "/state/data.mdb"));
-  CHECK(fs::exists(root + "/state/keyring.json"));
+  {
+    auto e = tokenrail::engine::open(config(good_dirs, std::nullopt), test_clock());
+    REQUIRE(e.has_value());
+    CHECK(fs::exists(root + "/state/data.mdb"));
+    CHECK(fs::exists(root + "/state/keyring.json"));
+  }
+  // A keyring of the host's naming, in a directory that exists: created
+  // once the store is open, and read (not replaced) when the store opens
+  // again.
+  fs::remove_all(root + "/state");
+  const std::string named = root + "/named-keyring.json";
+  std::string minted;
+  {
+    auto e = tokenrail::engine::open(config(good_dirs, std::nullopt, named), test_clock());
+    REQUIRE(e.has_value());
+    CHECK(fs::exists(named));
+    minted = str(start(**e, "wf"), "stateToken");
+  }
+  {
+    auto again = tokenrail::engine::open(config(good_dirs, std::nullopt, named), test_clock());
+    REQUIRE(again.has_value());
+    CHECK(error_code(call(**again, "continue_workflow", json::object{{"stateToken", minted}})).empty());
+  }
+  // A keyring named inside the directory of a store not created yet (in
+  // any spelling of that directory): created with the store, as before.
+  for (const std::string& inside : {root + "/state/ring.json", root + "/./state/../state/ring.json"}) {
+    INFO(inside);
+    fs::remove_all(root + "/state");
+    auto e = tokenrail::engine::open(config(good_dirs, std::nullopt, inside), test_clock());
+    REQUIRE(e.has_value());
+    CHECK(fs::exists(root + "/state/ring.json"));
+  }
 }
 
 // The phase checks before an advance and a rehydrate read one byte of the

@@ -1,5 +1,6 @@
 // The keyring file beside the store: mode 0600, created once (also under a
-// race), refused when others can read it, replaced atomically.
+// race), refused when others can read it, replaced atomically; checked
+// without creating anything (check_keyring).
 #include "storage/backend_fixture.hpp"
 
 #include <tokenrail/storage/keyring_file.hpp>
@@ -207,4 +208,40 @@ TEST_CASE("keyring file: save replaces atomically", "[storage][keyring]") {
   REQUIRE(back->find(first.id));
   CHECK(back->find(first.id)->key == first.key);
   CHECK(back->find(first.id)->state == token::key_state::active);
+}
+
+TEST_CASE("keyring file: check_keyring reads what is there and creates nothing", "[storage][keyring]") {
+  scratch_dir dir("keyring-check");
+  std::filesystem::create_directories(dir.path());
+  const std::string path = (dir.path() / "keyring.json").string();
+
+  // No file, a writable directory: nothing to read, nothing created.
+  auto none = check_keyring(path);
+  REQUIRE(none);
+  CHECK_FALSE(none->has_value());
+  CHECK(files_in(dir.path()) == 0);
+
+  // A file: read and checked as load_or_create_keyring reads it.
+  auto created = load_or_create_keyring(path);
+  REQUIRE(created);
+  auto read = check_keyring(path);
+  REQUIRE(read);
+  REQUIRE(read->has_value());
+  CHECK((*read)->current().key == created->current().key);
+  ::chmod(path.c_str(), 0644);
+  auto refused = check_keyring(path);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().code == errc::KEYRING_ERROR);
+  CHECK(refused.error().details.as_object().at("path").as_string() == path);
+
+  // No file, and nowhere to create one.
+  for (const std::string& nowhere : {(dir.path() / "missing" / "keyring.json").string(), path + "/keyring.json"}) {
+    INFO(nowhere);
+    auto r = check_keyring(nowhere);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::KEYRING_ERROR);
+    CHECK(r.error().details.as_object().at("path").as_string() == nowhere);
+  }
+  CHECK(files_in(dir.path()) == 1);
+  CHECK_FALSE(check_keyring(""));
 }

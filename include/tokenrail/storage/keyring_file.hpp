@@ -5,6 +5,7 @@
 #include <tokenrail/error.hpp>
 #include <tokenrail/token/token.hpp>
 
+#include <optional>
 #include <string>
 
 namespace tokenrail::storage {
@@ -24,6 +25,16 @@ namespace tokenrail::storage {
 /// (details.pointer names the field). Thread-safe and safe across
 /// processes.
 result<token::keyring> load_or_create_keyring(const std::string& path);
+
+/// Checks, creating nothing, what load_or_create_keyring would meet at
+/// path: a file there is read and checked like load_or_create_keyring
+/// does and returned; with no file there, the directory it would be
+/// created in must exist and be writable, and an empty optional is
+/// returned. For a host that opens something else first (the engine opens
+/// its store) and must not leave that behind when the keyring is refused.
+/// Errors: those of load_or_create_keyring, and KEYRING_ERROR when the
+/// directory is missing or not writable.
+result<std::optional<token::keyring>> check_keyring(const std::string& path);
 
 /// Replaces the keyring file atomically (after rotate_key): writes a
 /// temporary file with mode 0600, fsyncs it, renames it over path and
