@@ -321,14 +321,14 @@ typedef struct tokenrail_engine tokenrail_engine;
  *                                   (details.path); INTERNAL.
  *   TOKENRAIL_ERR_NO_MEMORY         memory ran out.
  *   TOKENRAIL_ERR_INTERNAL          an internal invariant failed.
- * Nothing is left open when it fails. The configuration, the workflow
- * files and the keyring file (an existing one is read; for a missing one,
- * the directory it goes in must be writable) are checked before anything
- * is created, so an open refused for them (INVALID_CONFIG,
- * WORKFLOW_INVALID, KEYRING_ERROR, ...) creates nothing. A new lmdb store
- * and its keyring file are created on the first open; an open that fails
- * after that (the disk refuses the keyring file that was checked) keeps
- * them.
+ * Nothing is left open when it fails. The configuration and the workflow
+ * files are checked before anything is created, and so is a keyring file
+ * the host names outside the directory of a new store (an existing one is
+ * read; for a missing one, the directory it goes in must be writable): an
+ * open refused for them (INVALID_CONFIG, WORKFLOW_INVALID, KEYRING_ERROR,
+ * ...) creates nothing. A new lmdb store and its keyring file are created
+ * on the first open; an open that fails after that (the disk refuses to
+ * write the keyring file) keeps them.
  *
  * Thread-safe: engines may be opened from any thread. Prefer one engine
  * per store within a process, shared between threads. A second engine on
