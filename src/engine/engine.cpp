@@ -98,6 +98,21 @@ const boost::json::object& sub(const boost::json::object& o, std::string_view k)
 
 std::string error_text(const error& err) { return tokenrail::json::serialize(err.to_json()); }
 
+/// True when the store at store_path does not exist yet and the keyring
+/// file is not in its directory (compared absolute, without ".", ".." or
+/// a trailing "/").
+bool keyring_outside_new_store(const std::string& keyring_path, const std::string& store_path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(store_path, ec)) return false;
+  auto directory = [](const fs::path& d) {
+    std::error_code absolute_ec;
+    fs::path n = fs::absolute(d, absolute_ec).lexically_normal();
+    return n.has_filename() || !n.has_parent_path() ? n : n.parent_path();
+  };
+  return directory(fs::path(keyring_path).parent_path()) != directory(store_path);
+}
+
 }  // namespace
 
 result<std::unique_ptr<engine>> engine::open(std::string_view config_json, clock_fn clock) {
@@ -182,15 +197,7 @@ result<std::unique_ptr<engine>> engine::open(const boost::json::value& config, c
     // store that exists, the store's own errors, such as STORE_READ_ONLY,
     // come first, as they always did.)
     std::optional<token::keyring> checked_ring;
-    std::error_code no_store;
-    namespace fs = std::filesystem;
-    auto directory = [](const fs::path& d) {   // absolute, without "..", "." or a trailing "/"
-      std::error_code ec;
-      fs::path n = fs::absolute(d, ec).lexically_normal();
-      return n.has_filename() || !n.has_parent_path() ? n : n.parent_path();
-    };
-    const bool keyring_elsewhere = directory(fs::path(p->keyring_path).parent_path()) != directory(store_path);
-    if (backend == "lmdb" && keyring_elsewhere && !fs::exists(store_path, no_store)) {
+    if (backend == "lmdb" && !p->keyring_path.empty() && keyring_outside_new_store(p->keyring_path, store_path)) {
       auto checked = storage::check_keyring(p->keyring_path);
       if (!checked) return std::move(checked).error();
       checked_ring = std::move(*checked);

@@ -139,16 +139,27 @@ struct wiped_text {
   ~wiped_text() { sodium_memzero(s.data(), s.size()); }
 };
 
-}  // namespace
-
-result<token::keyring> load_or_create_keyring(const std::string& path) {
+/// The keyring in the file at path, or an empty optional when there is no
+/// file; what load_or_create_keyring and check_keyring both start with.
+result<std::optional<token::keyring>> read_existing(const std::string& path) {
   if (path.empty()) return keyring_error("the keyring path is empty", path);
   if (sodium_init() < 0) return keyring_error("libsodium failed to initialize", path);
   wiped_text text;
+  auto got = read_keyring_text(path, text.s);
+  if (!got) return std::move(got).error();
+  if (got.value() == read_outcome::missing) return std::optional<token::keyring>();
+  auto ring = parse(path, text.s);
+  if (!ring) return std::move(ring).error();
+  return std::optional<token::keyring>(std::move(ring).value());
+}
+
+}  // namespace
+
+result<token::keyring> load_or_create_keyring(const std::string& path) {
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto got = read_keyring_text(path, text.s);
-    if (!got) return std::move(got).error();
-    if (got.value() == read_outcome::ok) return parse(path, text.s);
+    auto existing = read_existing(path);
+    if (!existing) return std::move(existing).error();
+    if (existing->has_value()) return std::move(**existing);
 
     // No keyring yet: create one without ever showing a partial file, and
     // without clobbering one that another process created meanwhile.
@@ -176,16 +187,8 @@ result<token::keyring> load_or_create_keyring(const std::string& path) {
 }
 
 result<std::optional<token::keyring>> check_keyring(const std::string& path) {
-  if (path.empty()) return keyring_error("the keyring path is empty", path);
-  if (sodium_init() < 0) return keyring_error("libsodium failed to initialize", path);
-  wiped_text text;
-  auto got = read_keyring_text(path, text.s);
-  if (!got) return std::move(got).error();
-  if (got.value() == read_outcome::ok) {
-    auto ring = parse(path, text.s);
-    if (!ring) return std::move(ring).error();
-    return std::optional<token::keyring>(std::move(ring).value());
-  }
+  auto existing = read_existing(path);
+  if (!existing || existing->has_value()) return existing;
   const std::string dir = directory_of(path);
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0)

@@ -313,6 +313,13 @@ TEST_CASE("an open that fails on its config creates no store directory and no ke
     REQUIRE(again.has_value());
     CHECK(error_code(call(**again, "continue_workflow", json::object{{"stateToken", minted}})).empty());
   }
+  // A host secret and a store not created yet: no keyring file to check.
+  fs::remove_all(root + "/state");
+  {
+    auto e = tokenrail::engine::open(config(good_dirs, std::string(64, 'a')), test_clock());
+    REQUIRE(e.has_value());
+    CHECK_FALSE(fs::exists(root + "/state/keyring.json"));
+  }
   // A keyring named inside the directory of a store not created yet (in
   // any spelling of that directory): created with the store, as before.
   for (const std::string& inside : {root + "/state/ring.json", root + "/./state/../state/ring.json"}) {
