@@ -4,6 +4,7 @@
 #pragma once
 
 #include "engine/callbacks.hpp"
+#include "engine/status_store.hpp"   // read_status, write_status
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -18,10 +19,6 @@ namespace tokenrail::engine_detail {
 
 /// Parses a stored JSON object; STORE_CORRUPT ("<what> does not parse") otherwise.
 boost::json::object parse_object(std::string_view text, const char* what);
-/// The run's status record; RUN_NOT_FOUND when it has none.
-run_status read_status(storage::read_transaction& tx, std::uint64_t run);
-/// Writes the run's status record.
-void write_status(storage::write_transaction& tx, std::uint64_t run, const run_status& s);
 /// The spec of the run's record; RUN_NOT_FOUND / STORE_CORRUPT.
 boost::json::object read_spec(storage::read_transaction& tx, std::uint64_t run);
 /// The run's async status (run_status::async) as an object, {} when empty.

@@ -1,6 +1,6 @@
 // Callback records (D8; model in callbacks.hpp): their keys, their I/O, and
-// the reads and writes of a run's spec and status that the other callback_*
-// files share. Separate so each of those holds one behaviour, not storage.
+// the reads of a run's spec that the other callback_* files share. Separate
+// so each of those holds one behaviour, not storage.
 #include "engine/callback_detail.hpp"
 
 #include <tokenrail/json/canonical.hpp>
@@ -100,21 +100,7 @@ void save_record(storage::write_transaction& tx, const token::payload& cb, const
   tx.put(storage::table::callbacks, callback_key(cb.run_id, cb.node_seq, cb.attempt), tokenrail::json::serialize(rec));
 }
 
-// ---- a run's spec and status ---------------------------------------------------
-
-run_status read_status(storage::read_transaction& tx, std::uint64_t run) {
-  auto sv = tx.get(storage::table::runs, run_status_key(run));
-  if (!sv) {
-    json::object d;
-    d["runId"] = format_run_id(run);
-    fail(errc::RUN_NOT_FOUND, "no run has that id in this store", std::move(d));
-  }
-  return decode_status(*sv);
-}
-
-void write_status(storage::write_transaction& tx, std::uint64_t run, const run_status& s) {
-  tx.put(storage::table::runs, run_status_key(run), encode_status(s));
-}
+// ---- a run's spec (its status: status_store.hpp) ------------------------------
 
 json::object read_spec(storage::read_transaction& tx, std::uint64_t run) {
   auto v = tx.get(storage::table::runs, run_spec_key(run));

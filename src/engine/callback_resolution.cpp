@@ -112,7 +112,8 @@ advanced advance_in_tx(engine::impl& e, storage::write_transaction& tx, const ru
   const hash32 digest = blake2b(tokenrail::json::canonicalize(body));
   tx.put(storage::table::acks, ack_key(run.run_id, seq, attempt), encode_ack(as_view(digest), a.child, a.response));
 
-  status_on_node_created(status, seq, a.child, next.complete, now, child_step, a.output_text);
+  write_tips_change(tx, run.run_id, status,
+                    status_on_node_created(status, seq, a.child, next.complete, now, child_step, a.output_text));
 
   if (context_changed) log.append(event_kind::context_set, run.run_id, a.child, json::object{{"context", *delta}});
   if (!output.is_null()) log.append(event_kind::output_appended, run.run_id, a.child, json::object{{"output", output}});

@@ -11,6 +11,7 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <tokenrail/json_parse.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -233,12 +234,13 @@ result<std::unique_ptr<engine>> engine::open(const boost::json::value& config, c
     p->codec_ptr.store(std::make_shared<const token::codec>(p->ring));
 
     // Format marker: refuse stores written by a newer engine; mark a store
-    // of the previous format with this one (it is read as it is). Read
+    // of an earlier format with this one (it is read as it is). Read
     // first and write only a missing or previous marker, so a read-only
     // engine (store.readOnly) opens an existing store and an ordinary open
     // costs no commit.
     auto marker_ok = [&](std::optional<std::string_view> v) {
-      if (v && *v != store_format_version && *v != store_format_previous) {
+      if (v && std::find(std::begin(store_formats_readable), std::end(store_formats_readable), *v) ==
+                   std::end(store_formats_readable)) {
         boost::json::object d;
         d["found"] = *v;
         d["supported"] = store_format_version;

@@ -1,5 +1,7 @@
 #include "engine/new_run.hpp"
 
+#include "engine/status_store.hpp"
+
 #include <tokenrail/json/canonical.hpp>
 
 namespace tokenrail::engine_detail {
@@ -53,8 +55,8 @@ std::shared_ptr<run_info> write_new_run(storage::write_transaction& tx, const ne
   tx.put(storage::table::nodes, node_key(in.run_id, 0), encode_node(root, 0));
 
   run_status status;
-  status_on_node_created(status, no_node, 0, pos.complete, in.now, step_id, "");
-  tx.put(storage::table::runs, run_status_key(in.run_id), encode_status(status));
+  write_tips_change(tx, in.run_id, status, status_on_node_created(status, no_node, 0, pos.complete, in.now, step_id, ""));
+  write_status(tx, in.run_id, status);
 
   log.append_canonical(event_kind::run_started, in.run_id, std::nullopt, doc_text);
   boost::json::object nd;

@@ -2,6 +2,7 @@
 // advancing. Idempotent per (node, content): the first response is stored
 // under a digest of the content and returned again for the same content.
 #include "engine/context.hpp"
+#include "engine/status_store.hpp"
 
 #include <tokenrail/json/canonical.hpp>
 
@@ -50,7 +51,7 @@ std::string op_checkpoint_workflow(engine::impl& e, const boost::json::object& r
     if (!sv) fail_missing_status(tx, at.run_id);
     run_status status = decode_status(*sv);
     status.last_activity = now;
-    tx.put(storage::table::runs, run_status_key(at.run_id), encode_status(status));
+    write_status(tx, at.run_id, status);
     event_appender log(tx, info->session_id, now);
     log.append(event_kind::checkpoint_recorded, at.run_id, at.node_seq, content);
     log.finish();

@@ -13,6 +13,7 @@
 //      ack record with the response, status, events. All or nothing.
 #include "engine/callbacks.hpp"   // D8 (issue 5): child completion, parallelDelegations
 #include "engine/context.hpp"
+#include "engine/status_store.hpp"
 
 #include <boost/json/monotonic_resource.hpp>
 
@@ -230,8 +231,9 @@ std::string op_continue_workflow(engine::impl& e, const boost::json::object& req
     response = step_response(e, std::move(out));
     tx.put(storage::table::acks, akey, encode_ack(as_view(digest), child, response));
 
-    status_on_node_created(status, st.node_seq, child, next.complete, now, child_step, output_text);
-    tx.put(storage::table::runs, run_status_key(st.run_id), encode_status(status));
+    write_tips_change(tx, st.run_id, status,
+                      status_on_node_created(status, st.node_seq, child, next.complete, now, child_step, output_text));
+    write_status(tx, st.run_id, status);
 
     // The events' data written as canonical text directly (members in
     // RFC 8785 order), from texts computed above: no JSON values are built

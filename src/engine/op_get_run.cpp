@@ -1,18 +1,19 @@
 // get_run (D5): the run as a resource {apiVersion, kind, metadata, spec, status}.
 #include "engine/callbacks.hpp"   // D8 (issue 5): waitingOn, lastResult, children
 #include "engine/context.hpp"
+#include "engine/status_store.hpp"
 
 #include <tokenrail/json/canonical.hpp>
 #include <tokenrail/json_parse.hpp>
 
 namespace tokenrail::engine_detail {
 
-boost::json::object status_json(std::uint64_t run, const run_status& s) {
+boost::json::object status_json(std::uint64_t run, const run_status& s, const std::vector<std::uint32_t>& leaves) {
   boost::json::object o;
   o["phase"] = phase_name(s.phase);
   o["pendingStepId"] = s.pending_step_id.empty() ? boost::json::value(nullptr) : boost::json::value(s.pending_step_id);
   boost::json::array tips;
-  for (auto t : s.tips) tips.emplace_back(format_node_id(run, t));
+  for (auto t : leaves) tips.emplace_back(format_node_id(run, t));
   o["tips"] = std::move(tips);
   o["preferredTip"] = s.node_count ? boost::json::value(format_node_id(run, s.preferred_tip)) : nullptr;
   o["completedAt"] = s.completed_at ? boost::json::value(format_time(*s.completed_at)) : nullptr;
@@ -46,7 +47,7 @@ std::string op_get_run(engine::impl& e, const boost::json::object& req) {
     r["metadata"] = doc.as_object()["metadata"];
     r["spec"] = doc.as_object()["spec"];
     const run_status status = decode_status(*st);
-    r["status"] = status_json(*run, status);
+    r["status"] = status_json(*run, status, read_tips(tx, *run, status));
     add_async_status(tx, *run, status, r["status"].as_object());   // D8 (issue 5)
     response = tokenrail::json::serialize(r);
   });

@@ -12,6 +12,7 @@
 // run: STEP_SUSPENDED. Cancelled run: RUN_CANCELLED. Complete node:
 // RUN_COMPLETE.
 #include "engine/callbacks.hpp"
+#include "engine/status_store.hpp"
 
 #include <tokenrail/json/canonical.hpp>
 #include <tokenrail/json_parse.hpp>
@@ -87,7 +88,7 @@ std::string op_suspend_step(engine::impl& e, const boost::json::object& req) {
     }
     run_status s = status;
     status_on_async_event(s, event_kind::step_suspended, st.node_seq, ev, now);
-    tx.put(storage::table::runs, run_status_key(st.run_id), encode_status(s));
+    write_status(tx, st.run_id, s);
     event_appender log(tx, info->session_id, now);
     log.append(event_kind::step_suspended, st.run_id, st.node_seq, std::move(ev));
     log.finish();

@@ -1,6 +1,7 @@
 #include "engine/projection.hpp"
 
 #include "engine/callbacks.hpp"   // D8 (issue 5): status_on_async_event
+#include "engine/status_store.hpp"
 
 #include <tokenrail/json/canonical.hpp>
 
@@ -8,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 
 namespace tokenrail::engine_detail {
@@ -77,7 +79,10 @@ struct replayer {
         out = std::move(oit->second);
         outputs.erase(oit);
       }
-      status_on_node_created(r.status, n.parent, *ev.node, n.complete, ev.at, n.step_id, n.complete ? out : "");
+      const tips_change tips =
+          status_on_node_created(r.status, n.parent, *ev.node, n.complete, ev.at, n.step_id, n.complete ? out : "");
+      if (tips.remove != no_node) r.other_tips.erase(tips.remove);
+      if (tips.add != no_node) r.other_tips.insert(tips.add);
       r.nodes.emplace(*ev.node, std::move(n));
     } else if (ev.kind == event_kind::edge_created) {
       auto& r = run_of(ev);
@@ -154,7 +159,17 @@ void compare_run(storage::read_transaction& tx, std::uint64_t run, const project
   }
   if (json::canonicalize(r.document) != *doc) problems.push_back(rid + ": spec differs from run_started");
   auto st = tx.get(storage::table::runs, run_status_key(run));
-  if (!st || !(decode_status(*st) == r.status)) problems.push_back(rid + ": status differs from the replay");
+  if (!st) {
+    problems.push_back(rid + ": status record missing");
+  } else {
+    run_status stored = decode_status(*st);
+    std::vector<std::uint32_t> tips(r.other_tips.begin(), r.other_tips.end());
+    if (r.status.node_count) tips.push_back(r.status.preferred_tip);
+    std::sort(tips.begin(), tips.end());
+    if (read_tips(tx, run, stored) != tips) problems.push_back(rid + ": tips differ from the replay");
+    stored.legacy_tips.clear();   // compared as tips just above
+    if (!(stored == r.status)) problems.push_back(rid + ": status differs from the replay");
+  }
   std::uint32_t stored_nodes = 0;
   tx.scan(storage::table::nodes, node_prefix(run), [&](std::string_view key, std::string_view value) {
     ++stored_nodes;

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +40,7 @@ struct projected_node {
 struct projected_run {
   boost::json::value document;   // {metadata, spec} as recorded by run_started
   run_status status;
+  std::set<std::uint32_t> other_tips;   // the leaves but the newest node (status.preferred_tip)
   std::map<std::uint32_t, projected_node> nodes;
   std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint32_t> acks;   // (node, attempt) -> child
 };

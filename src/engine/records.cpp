@@ -19,6 +19,20 @@ std::string run_status_key(std::uint64_t run) {
   return k;
 }
 
+std::string run_tip_prefix(std::uint64_t run) {
+  std::string k;
+  k.reserve(13);
+  put_be64(k, run);
+  k.push_back('\2');
+  return k;
+}
+
+std::string run_tip_key(std::uint64_t run, std::uint32_t seq) {
+  std::string k = run_tip_prefix(run);
+  put_be32(k, seq);
+  return k;
+}
+
 std::string node_key(std::uint64_t run, std::uint32_t seq) {
   std::string k;
   k.reserve(12);
@@ -203,22 +217,19 @@ ack_view decode_ack(std::string_view bytes) {
   return a;
 }
 
-// Status layout: u8 version | u8 phase | varint node_count | varint tips count,
-// tips (delta-coded ascending) | varint preferred_tip | svarint last_activity |
-// u8 has_completed [svarint] | bytes pending | bytes output | bytes error
+// Status layout (version 2): u8 version | u8 phase | varint node_count |
+// varint preferred_tip | svarint last_activity | u8 has_completed [svarint] |
+// bytes pending | bytes output | bytes error [| bytes async].
+// Version 1 (stores of format 1 and 2) had, after node_count, varint tips
+// count and the tips delta-coded ascending: every leaf, so a run forked
+// 10,000 times rewrote 10,000 of them with each advance.
 std::string encode_status(const run_status& s) {
   std::string out;
-  out.reserve(32 + s.tips.size() * 2 + s.pending_step_id.size() + s.output.size());
+  out.reserve(24 + s.pending_step_id.size() + s.output.size() + s.error.size() + s.async.size());
   byte_writer w(out);
-  w.u8(1);
+  w.u8(2);
   w.u8(static_cast<std::uint8_t>(s.phase));
   w.varint(s.node_count);
-  w.varint(s.tips.size());
-  std::uint32_t prev = 0;
-  for (auto t : s.tips) {
-    w.varint(t - prev);
-    prev = t;
-  }
   w.varint(s.preferred_tip);
   w.svarint(s.last_activity);
   w.u8(s.completed_at ? 1 : 0);
@@ -232,21 +243,29 @@ std::string encode_status(const run_status& s) {
 
 run_status decode_status(std::string_view bytes) {
   byte_reader r(bytes);
-  if (r.u8() != 1) byte_reader::corrupt();
+  const std::uint8_t version = r.u8();
+  if (version != 1 && version != 2) byte_reader::corrupt();
   run_status s;
   std::uint8_t ph = r.u8();
   if (ph > 4) byte_reader::corrupt();
   s.phase = static_cast<run_phase>(ph);
   s.node_count = r.varint32();
-  std::uint64_t n = r.varint();
-  if (n > bytes.size()) byte_reader::corrupt();
-  s.tips.reserve(n);
-  std::uint32_t prev = 0;
-  for (std::uint64_t i = 0; i < n; ++i) {
-    prev += r.varint32();
-    s.tips.push_back(prev);
+  std::vector<std::uint32_t> tips;
+  if (version == 1) {
+    std::uint64_t n = r.varint();
+    if (n > bytes.size()) byte_reader::corrupt();
+    tips.reserve(n);
+    std::uint32_t prev = 0;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      prev += r.varint32();
+      tips.push_back(prev);
+    }
   }
   s.preferred_tip = r.varint32();
+  if (version == 1) {
+    std::erase(tips, s.preferred_tip);   // the newest node is a leaf by definition
+    s.legacy_tips = std::move(tips);
+  }
   s.last_activity = r.svarint();
   if (r.u8()) s.completed_at = r.svarint();
   s.pending_step_id = r.bytes();
@@ -257,22 +276,20 @@ run_status decode_status(std::string_view bytes) {
 }
 
 run_phase status_phase(std::string_view bytes) {
-  if (bytes.size() < 2 || bytes[0] != 1 || static_cast<unsigned char>(bytes[1]) > 4) byte_reader::corrupt();
+  if (bytes.size() < 2 || (bytes[0] != 1 && bytes[0] != 2) || static_cast<unsigned char>(bytes[1]) > 4)
+    byte_reader::corrupt();
   return static_cast<run_phase>(bytes[1]);
 }
 
-void status_on_node_created(run_status& s, std::uint32_t parent, std::uint32_t child, bool complete,
-                            std::int64_t at, std::string_view step_id, std::string_view output_json) {
+tips_change status_on_node_created(run_status& s, std::uint32_t parent, std::uint32_t child, bool complete,
+                                   std::int64_t at, std::string_view step_id, std::string_view output_json) {
+  tips_change tips;
+  if (s.node_count != 0 && parent != no_node && parent != s.preferred_tip) tips = {s.preferred_tip, parent};
   s.node_count = std::max(s.node_count, child + 1);
-  if (parent != no_node) {
-    auto it = std::lower_bound(s.tips.begin(), s.tips.end(), parent);
-    if (it != s.tips.end() && *it == parent) s.tips.erase(it);
-  }
-  s.tips.insert(std::upper_bound(s.tips.begin(), s.tips.end(), child), child);
   // The newest node is always a leaf and the one with the latest activity.
   s.preferred_tip = child;
   s.last_activity = at;
-  if (s.phase == run_phase::cancelled || s.phase == run_phase::failed) return;
+  if (s.phase == run_phase::cancelled || s.phase == run_phase::failed) return tips;
   if (complete) {
     s.phase = run_phase::completed;
     s.completed_at = at;
@@ -284,6 +301,7 @@ void status_on_node_created(run_status& s, std::uint32_t parent, std::uint32_t c
     s.pending_step_id = std::string(step_id);
     s.output.clear();
   }
+  return tips;
 }
 
 std::string encode_session(const session_head& h) {

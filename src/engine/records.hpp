@@ -1,11 +1,12 @@
 // The engine's records and key layout over storage::store (D5, D7, D9).
 //
 // Keys (big-endian integers, so bytewise order is numeric order):
-//   meta       "format"                               -> "1"
+//   meta       "format"                               -> store_format_version
 //   workflows  workflowHash ("sha256:<hex>")          -> canonical pinned definition (JSON, once)
 //   sessions   sessionId                              -> session_head (binary)
 //   runs       runId:8 ‖ 0x00                         -> run document (canonical JSON: metadata+spec; immutable)
 //   runs       runId:8 ‖ 0x01                         -> run_status (binary; the status projection)
+//   runs       runId:8 ‖ 0x02 ‖ seq:4                 -> ""  (a leaf other than the newest node: status.tips)
 //   nodes      runId:8 ‖ seq:4                        -> node_record (binary; immutable)
 //   acks       runId:8 ‖ seq:4 ‖ attempt:4            -> ack_record (binary: digest, child, response text)
 //   events     sessionId ‖ 0x00 ‖ index:8             -> hash:32 ‖ canonical event JSON (without prev/hash)
@@ -36,18 +37,23 @@
 namespace tokenrail::engine_detail {
 
 inline constexpr std::uint32_t no_node = 0xffffffffu;
-/// "2": an advance's events share one record (events.hpp). A store marked
-/// "1" (one record per event) is read as it is and marked "2" when an
-/// engine that may write opens it, so an engine of format 1 then refuses it
-/// instead of misreading the new records. (One that already had it open
-/// reports STORE_CORRUPT for them: upgrade every process sharing a store
-/// together.)
-inline constexpr std::string_view store_format_version = "2";
-inline constexpr std::string_view store_format_previous = "1";
+/// "3": a run's leaves other than the newest node are keys of their own
+/// (run_tip_key), not a list inside the status record, so an advance never
+/// rewrites them all. "2": an advance's events share one record
+/// (events.hpp); "1": one record per event. Stores of the earlier formats
+/// are read as they are (their records are converted when next written) and
+/// marked "3" when an engine that may write opens them, so an engine of an
+/// earlier format then refuses the store instead of misreading the new
+/// records. (One that already had it open reports STORE_CORRUPT for them:
+/// upgrade every process sharing a store together.)
+inline constexpr std::string_view store_format_version = "3";
+inline constexpr std::string_view store_formats_readable[] = {"1", "2", "3"};
 
 // ---- keys ---------------------------------------------------------------
 std::string run_spec_key(std::uint64_t run);
 std::string run_status_key(std::uint64_t run);
+std::string run_tip_key(std::uint64_t run, std::uint32_t seq);
+std::string run_tip_prefix(std::uint64_t run);
 std::string node_key(std::uint64_t run, std::uint32_t seq);
 std::string node_prefix(std::uint64_t run);
 std::string ack_key(std::uint64_t run, std::uint32_t seq, std::uint32_t attempt);
@@ -106,8 +112,10 @@ ack_view decode_ack(std::string_view bytes);
 struct run_status {
   run_phase phase = run_phase::running;
   std::uint32_t node_count = 0;
-  std::vector<std::uint32_t> tips;      // leaves, ascending
-  std::uint32_t preferred_tip = 0;      // the most recently created leaf
+  /// The newest node, which is always a leaf (its children would be newer).
+  /// The run's other leaves are keys of their own (run_tip_key, see
+  /// status_store.hpp): listed only by get_run, changed only by a fork.
+  std::uint32_t preferred_tip = 0;
   std::int64_t last_activity = 0;
   std::optional<std::int64_t> completed_at;
   std::string pending_step_id;          // of the preferred tip; empty when complete
@@ -117,19 +125,38 @@ struct run_status {
   /// lastResult and cancellation; empty when the run never used callbacks.
   /// Encoded last and only when not empty, so older records still decode.
   std::string async;
+  /// Only from a record written before format 3, which listed every leaf:
+  /// those other than the newest, ascending. write_status turns them into
+  /// keys of their own and clears this; encode_status never writes it.
+  std::vector<std::uint32_t> legacy_tips;
   friend bool operator==(const run_status&, const run_status&) = default;
 };
+/// Record version 2 (without leaves). Use write_status (status_store.hpp),
+/// which first stores legacy_tips as keys.
 std::string encode_status(const run_status& s);
+/// Versions 2 and 1 (format 1 and 2 stores, with every leaf inline).
 run_status decode_status(std::string_view bytes);
-/// The phase alone (the second byte), without decoding the tips, which grow
-/// with the run's leaves (10,000 forks: 10,000 tips): for the checks that
-/// need only the phase (before an advance, a rehydrate, a child's phase).
+/// The phase alone (the second byte): for the checks that need only the
+/// phase (before an advance, a rehydrate, a child's phase).
 run_phase status_phase(std::string_view bytes);
 
-/// The one rule for how a new node changes the status; used by the live
-/// path and by the replay (projection.cpp), so both agree by construction.
-void status_on_node_created(run_status& s, std::uint32_t parent, std::uint32_t child, bool complete,
-                            std::int64_t at, std::string_view step_id, std::string_view output_json);
+/// How a new node changes the leaves other than the newest node (which are
+/// not in run_status). Advancing the newest node changes nothing there: it
+/// stops being a leaf and the new node becomes the newest. A fork (any
+/// other parent) keeps the old newest node a leaf (`add`), and the parent
+/// stops being one (`remove`; it may already have had children, then
+/// there is nothing to remove). no_node: no change.
+struct tips_change {
+  std::uint32_t add = no_node;
+  std::uint32_t remove = no_node;
+};
+
+/// The one rule for how a new node changes the status and the leaves; used
+/// by the live path (status_store.hpp applies the tips_change to the keys)
+/// and by the replay (projection.cpp), so both agree by construction.
+[[nodiscard]] tips_change status_on_node_created(run_status& s, std::uint32_t parent, std::uint32_t child,
+                                                 bool complete, std::int64_t at, std::string_view step_id,
+                                                 std::string_view output_json);
 
 /// Chain head of a session's event log.
 struct session_head {

@@ -3,6 +3,7 @@
 
 #include "engine/callbacks.hpp"
 #include "engine/projection.hpp"
+#include "engine/status_store.hpp"
 
 #include <tokenrail/crypto/hash.hpp>
 #include <tokenrail/json/canonical.hpp>
@@ -286,7 +287,9 @@ void write_run(engine::impl& e, storage::write_transaction& tx, const checked_bu
   const workflow::program& prog = *info.wf->prog;
 
   tx.put(storage::table::runs, run_spec_key(run), json::canonicalize(pr.document));
-  tx.put(storage::table::runs, run_status_key(run), encode_status(pr.status));
+  run_status status = pr.status;
+  write_status(tx, run, status);
+  for (std::uint32_t t : pr.other_tips) tx.put(storage::table::runs, run_tip_key(run, t), "");
   tx.put(storage::table::indexes, session_run_index_key(c.session_id, run), "");
 
   std::map<std::uint32_t, std::uint32_t> owner;   // node -> the node holding its context

@@ -3,6 +3,7 @@
 // writes nothing.
 #include "durability/store_checks.hpp"
 #include "engine/events.hpp"
+#include "legacy_records.hpp"
 
 #include <lmdb.h>
 
@@ -207,14 +208,14 @@ TEST_CASE("bad store: a store of a newer engine format is STORE_VERSION_UNSUPPOR
   {
     auto e = open_engine(dir);
     e->internals().store->write([](tokenrail::storage::write_transaction& tx) {
-      tx.put(tokenrail::storage::table::meta, "format", "3");
+      tx.put(tokenrail::storage::table::meta, "format", "4");
     });
   }
   auto e = tokenrail::engine::open(json::value(lmdb_config(dir)));
   REQUIRE_FALSE(e);
   INFO(json::serialize(e.error().to_json()));
   CHECK(e.error().code == tokenrail::errc::STORE_VERSION_UNSUPPORTED);
-  CHECK(e.error().details.at("found") == "3");
+  CHECK(e.error().details.at("found") == "4");
   // The refused open did not rewrite the marker.
   auto s = tokenrail::storage::open_lmdb_store({.path = dir});
   REQUIRE(s);
@@ -222,10 +223,10 @@ TEST_CASE("bad store: a store of a newer engine format is STORE_VERSION_UNSUPPOR
   (*s)->read([&](tokenrail::storage::read_transaction& tx) {
     if (auto v = tx.get(tokenrail::storage::table::meta, "format")) marker = std::string(*v);
   });
-  CHECK(marker == "3");
+  CHECK(marker == "4");
 }
 
-TEST_CASE("bad store: a store of the previous format (one record per event) opens, verifies and is marked anew",
+TEST_CASE("bad store: a store of format 1 (one record per event, leaves in the status) opens, verifies and is marked anew",
           "[durability][badstore]") {
   namespace ed = tokenrail::engine_detail;
   const std::string dir = fresh_dir("old_format");
@@ -238,7 +239,8 @@ TEST_CASE("bad store: a store of the previous format (one record per event) open
     return m;
   };
   // Rewrite the store as format 1 wrote it: every event in its own record
-  // (hash ‖ canonical text, a form both formats read), marker "1".
+  // (hash ‖ canonical text, a form every format reads), the statuses with
+  // their leaves inline, marker "1".
   std::size_t groups = 0;
   {
     auto s = tokenrail::storage::open_lmdb_store({.path = dir});
@@ -259,6 +261,7 @@ TEST_CASE("bad store: a store of the previous format (one record per event) open
                  std::string(ed::as_view(ev.hash)) + ev.canonical);
         });
       }
+      trlegacy::rewrite_statuses_as_v1(tx);
       tx.put(tokenrail::storage::table::meta, "format", "1");
     });
   }
@@ -272,15 +275,86 @@ TEST_CASE("bad store: a store of the previous format (one record per event) open
     CHECK(verify_op(**e).at("ok").as_bool());
   }
   CHECK(marker_of() == "1");
-  // A writable engine verifies it, marks it "2" and advances on it.
+  // A writable engine verifies it, marks it "3" and advances on it.
   auto e = open_engine(dir);
-  CHECK(marker_of() == "2");
+  CHECK(marker_of() == "3");
   CHECK(verify_op(*e).at("ok").as_bool());
   auto r = json::parse(e->call("start_workflow", R"({"workflowId":"lin5"})"));
   REQUIRE_FALSE(r.as_object().contains("error"));
   auto a = json::parse(e->call("continue_workflow", advance_request(r, "two")));
   REQUIRE_FALSE(a.as_object().contains("error"));
   CHECK(verify_op(*e).at("ok").as_bool());
+}
+
+// Format 2 listed every leaf of a run in its status record; format 3 keeps
+// the leaves but the newest as keys. A forked run of a format-2 store keeps
+// its tips through a read-only open, a writable one, and the next fork,
+// whose write converts the record.
+TEST_CASE("bad store: a forked run of a format-2 store keeps its tips and is converted when next written",
+          "[durability][badstore][forks]") {
+  namespace ed = tokenrail::engine_detail;
+  using tokenrail::storage::table;
+  const std::string dir = fresh_dir("format2_forks");
+  auto call = [](tokenrail::engine& e, const std::string& op, const json::value& req) {
+    auto v = json::parse(e.call(op, json::serialize(req)));
+    REQUIRE_FALSE(v.as_object().contains("error"));
+    return v;
+  };
+  auto rehydrate = [&](tokenrail::engine& e, const json::value& r) {
+    return call(e, "continue_workflow", json::object{{"stateToken", r.at("stateToken")}});
+  };
+  auto tips_of = [&](tokenrail::engine& e, const json::value& run_id) {
+    return call(e, "get_run", json::object{{"runId", run_id}}).at("status").at("tips");
+  };
+  json::value run_id, tips_before, a2;
+  {
+    auto e = open_engine(dir);
+    auto r0 = json::parse(e->call("start_workflow", R"({"workflowId":"lin5"})"));
+    run_id = r0.at("session").at("runId");
+    auto a1 = json::parse(e->call("continue_workflow", advance_request(r0, "one")));     // node 1
+    a2 = json::parse(e->call("continue_workflow", advance_request(a1, "two")));          // node 2
+    (void)call(*e, "continue_workflow", json::parse(advance_request(rehydrate(*e, r0), "fork a")));   // node 3
+    (void)call(*e, "continue_workflow", json::parse(advance_request(rehydrate(*e, a1), "fork b")));   // node 4
+    tips_before = tips_of(*e, run_id);
+  }
+  const std::string rid(run_id.as_string());
+  REQUIRE(tips_before == json::array{json::value(rid + "/2"), json::value(rid + "/3"), json::value(rid + "/4")});
+  {
+    auto s = tokenrail::storage::open_lmdb_store({.path = dir});
+    REQUIRE(s);
+    (*s)->write([&](tokenrail::storage::write_transaction& tx) {
+      CHECK(trlegacy::rewrite_statuses_as_v1(tx) == 1);
+      tx.put(table::meta, "format", "2");
+    });
+  }
+  json::object ro = lmdb_config(dir);
+  ro["store"].as_object()["readOnly"] = true;
+  {
+    auto e = tokenrail::engine::open(json::value(ro));
+    REQUIRE(e);
+    CHECK(tips_of(**e, run_id) == tips_before);
+    CHECK(verify_op(**e).at("ok").as_bool());
+  }
+  auto e = open_engine(dir);
+  CHECK(tips_of(*e, run_id) == tips_before);
+  CHECK(verify_op(*e).at("ok").as_bool());
+  // Advancing node 2, an older leaf: node 4 stays a leaf, node 2 stops being one.
+  (void)call(*e, "continue_workflow", json::parse(advance_request(a2, "three")));   // node 5
+  CHECK(tips_of(*e, run_id) == json::array{json::value(rid + "/3"), json::value(rid + "/4"), json::value(rid + "/5")});
+  CHECK(verify_op(*e).at("ok").as_bool());
+  // The record was converted: version 2, the older leaves as keys.
+  const std::uint64_t run = *ed::parse_run_id(rid);
+  e->internals().store->read([&](tokenrail::storage::read_transaction& tx) {
+    auto st = tx.get(table::runs, ed::run_status_key(run));
+    REQUIRE(st);
+    CHECK((*st)[0] == 2);
+    std::vector<std::uint32_t> keys;
+    tx.scan(table::runs, ed::run_tip_prefix(run), [&](std::string_view k, std::string_view) {
+      keys.push_back(ed::get_be32(k.data() + 9));
+      return true;
+    });
+    CHECK(keys == std::vector<std::uint32_t>{3, 4});
+  });
 }
 
 TEST_CASE("bad store: a newer LMDB store format record is STORE_VERSION_UNSUPPORTED through engine::open",

@@ -112,3 +112,68 @@ TEST_CASE("forks from a completed run and from its final node", "[engine][forks]
   CHECK(g.at("status").at("tips").as_array().size() == 2);
   CHECK(verify(*e).ok);
 }
+
+// A run forked from every kind of node (the newest, an older leaf, an inner
+// node) has exactly the leaves a model of its DAG has, and its status
+// record does not grow with them: the leaves but the newest are keys of
+// their own (status_store.hpp), so an advance never rewrites all of them.
+TEST_CASE("tips follow every kind of fork, and the status record does not grow with them",
+          "[engine][forks][scale]") {
+  namespace ed = tokenrail::engine_detail;
+  const auto backend = GENERATE(from_range(backends()));
+  auto e = make_engine(backend, {linear_workflow("lin40", 40)});
+  if (!e) return;
+  std::vector<json::value> at{start(*e, "lin40")};   // the response that created each node
+  std::vector<std::uint32_t> parent{ed::no_node};
+  std::vector<int> depth{0};
+  const auto run_id = at[0].at("session").at("runId");
+  const std::string rid(run_id.as_string());
+  const std::uint64_t run = *ed::parse_run_id(rid);
+  auto status_size = [&] {
+    std::size_t n = 0;
+    e->internals().store->read([&](tokenrail::storage::read_transaction& tx) {
+      n = tx.get(tokenrail::storage::table::runs, ed::run_status_key(run))->size();
+    });
+    return n;
+  };
+  std::size_t first_fork_size = 0;
+  for (std::uint32_t i = 0; i < 300; ++i) {
+    const auto newest = static_cast<std::uint32_t>(at.size() - 1);
+    // Mostly the newest node (a linear stretch), else an older node: every
+    // 3rd step the newest node's grandparent (inner), others a spread.
+    std::uint32_t from = newest;
+    if (i % 3 == 1 && parent[newest] != ed::no_node && parent[parent[newest]] != ed::no_node) from = parent[parent[newest]];
+    if (i % 7 == 2) from = (i * 37) % newest;
+    while (depth[from] >= 38) from = parent[from];   // keep a pending step to acknowledge
+    const auto h = call(*e, "continue_workflow", json::object{{"stateToken", at[from].at("stateToken")}});
+    auto r = advance(*e, h, "step " + std::to_string(i));
+    REQUIRE(error_code(r).empty());
+    at.push_back(std::move(r));
+    parent.push_back(from);
+    depth.push_back(depth[from] + 1);
+    if (i == 2) first_fork_size = status_size();
+  }
+  std::vector<bool> has_child(at.size(), false);
+  for (auto p : parent)
+    if (p != ed::no_node) has_child[p] = true;
+  json::array expected;
+  for (std::uint32_t n = 0; n < at.size(); ++n)
+    if (!has_child[n]) expected.emplace_back(rid + "/" + std::to_string(n));
+  auto g = call(*e, "get_run", json::object{{"runId", run_id}});
+  INFO(json::serialize(g.at("status")));
+  REQUIRE(expected.size() > 50);
+  CHECK(g.at("status").at("tips") == expected);
+  CHECK(g.at("status").at("preferredTip") == json::value(rid + "/" + std::to_string(at.size() - 1)));
+  // The node count and the newest node's number take a byte more each.
+  CHECK(status_size() <= first_fork_size + 2);
+  CHECK(verify(*e).ok);
+  // Deleting the session takes the leaves' keys with it.
+  const auto session = at[0].at("session").at("sessionId");
+  CHECK(call(*e, "delete_sessions", json::object{{"sessionIds", json::array{session}}}).at("deleted") ==
+        json::array{session});
+  std::size_t run_records = 0;
+  e->internals().store->read([&](tokenrail::storage::read_transaction& tx) {
+    tx.scan(tokenrail::storage::table::runs, "", [&](std::string_view, std::string_view) { return ++run_records, true; });
+  });
+  CHECK(run_records == 0);
+}

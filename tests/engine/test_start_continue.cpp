@@ -1,5 +1,6 @@
 // start_workflow, continue_workflow (advance and rehydrate), list/inspect.
 #include "engine/support.hpp"
+#include "legacy_records.hpp"
 
 #include <tokenrail/token/token.hpp>
 
@@ -332,27 +333,39 @@ TEST_CASE("an open that fails on its config creates no store directory and no ke
 }
 
 // The phase checks before an advance and a rehydrate read one byte of the
-// status instead of decoding its tips (one per leaf: a run forked 10,000
-// times holds 10,000). Storage counts cannot show that, so the peek is
-// checked against the full decode for every phase and shape of status.
+// status instead of decoding it. Storage counts cannot show that, so the
+// peek is checked against the full decode for every phase and shape of
+// status, in both record versions: 2, and 1 as stores of format 1 and 2
+// wrote it (every leaf inline: a run forked 10,000 times held 10,000).
 TEST_CASE("status_phase reads the phase a full decode_status gives", "[engine][rehydrate][scale]") {
   using namespace tokenrail::engine_detail;
   for (int p = 0; p <= 4; ++p) {
-    for (std::uint32_t tips : {0u, 1u, 10000u}) {
+    for (std::uint32_t tips : {1u, 2u, 10000u}) {
       for (bool async : {false, true}) {
         run_status s;
         s.phase = static_cast<run_phase>(p);
-        for (std::uint32_t i = 0; i < tips; ++i) s.tips.push_back(i * 3);
         s.node_count = tips * 3;
+        s.preferred_tip = s.node_count - 1;
+        s.last_activity = 1234;
         s.pending_step_id = "s1";
         if (async) s.async = R"({"waitingOn":[]})";
         const std::string bytes = encode_status(s);
-        CHECK(status_phase(bytes) == decode_status(bytes).phase);
         CHECK(status_phase(bytes) == s.phase);
+        CHECK(decode_status(bytes) == s);
+        // Version 1: the same status with its leaves listed: 0, 3, 6, ... and the newest.
+        std::vector<std::uint32_t> leaves{s.preferred_tip};
+        for (std::uint32_t i = 0; i + 1 < tips; ++i) leaves.push_back(i * 3);
+        const std::string v1 = trlegacy::encode_status_v1(s, leaves);
+        CHECK(status_phase(v1) == s.phase);
+        run_status old = decode_status(v1);
+        REQUIRE(old.legacy_tips.size() == tips - 1);   // all but the newest
+        for (std::uint32_t i = 0; i + 1 < tips; ++i) CHECK(old.legacy_tips[i] == i * 3);
+        old.legacy_tips.clear();
+        CHECK(old == s);
       }
     }
   }
-  for (std::string bad : {std::string(), std::string("\x01"), std::string("\x02\x00", 2), std::string("\x01\x05", 2)}) {
+  for (std::string bad : {std::string(), std::string("\x01"), std::string("\x03\x00", 2), std::string("\x01\x05", 2)}) {
     try {
       (void)status_phase(bad);
       FAIL("a damaged status was read");

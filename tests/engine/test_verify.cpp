@@ -140,6 +140,28 @@ TEST_CASE("verify finds a changed event and a changed record, per session", "[se
     CHECK(std::string(session_entry(r, "ses-bad")->at("problem").as_string()).find("/1") != std::string::npos);
     CHECK(session_entry(r, "ses-good")->at("ok") == true);
   }
+  // The leaves but the newest are keys of their own (status_store.hpp).
+  SECTION("a leaf's key missing, or a key for a node that has children") {
+    auto run = ed::parse_run_id(std::string(r0.at("session").at("runId").as_string()));
+    REQUIRE(run);
+    const bool drop = GENERATE(true, false);
+    store.write([&](tokenrail::storage::write_transaction& tx) {
+      std::vector<std::string> keys;
+      tx.scan(tokenrail::storage::table::runs, ed::run_tip_prefix(*run), [&](std::string_view k, std::string_view) {
+        keys.emplace_back(k);
+        return true;
+      });
+      REQUIRE(keys.size() >= 1);   // build_session forks the run
+      if (drop) tx.erase(tokenrail::storage::table::runs, keys.front());
+      else tx.put(tokenrail::storage::table::runs, ed::run_tip_key(*run, 0), "");   // the root has children
+    });
+    auto r = call(*e, "verify", json::object{});
+    INFO(json::serialize(r));
+    CHECK(session_entry(r, "ses-bad")->at("ok") == false);
+    CHECK(std::string(session_entry(r, "ses-bad")->at("problem").as_string()).find("tips differ from the replay") !=
+          std::string::npos);
+    CHECK(session_entry(r, "ses-good")->at("ok") == true);
+  }
 }
 
 TEST_CASE("the session operations accept what their tool definitions allow and refuse the rest with the pointer",
