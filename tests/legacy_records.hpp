@@ -14,29 +14,25 @@
 
 namespace trlegacy {
 
-/// Status record version 1: `s` with every leaf of the run listed inline
-/// (ascending, delta-coded), as formats 1 and 2 stored it.
+/// Status record version 1: `s` with every leaf of the run listed inline,
+/// as formats 1 and 2 stored it. Version 2 is version 1 without the leaves
+/// (records.cpp): the same bytes but for the version, with the count and
+/// the ascending, delta-coded leaves after node_count.
 inline std::string encode_status_v1(const tokenrail::engine_detail::run_status& s, std::vector<std::uint32_t> leaves) {
+  using tokenrail::engine_detail::byte_writer;
   std::sort(leaves.begin(), leaves.end());
-  std::string out;
-  tokenrail::engine_detail::byte_writer w(out);
-  w.u8(1);
-  w.u8(static_cast<std::uint8_t>(s.phase));
-  w.varint(s.node_count);
+  std::string node_count, listed;
+  byte_writer(node_count).varint(s.node_count);
+  byte_writer w(listed);
   w.varint(leaves.size());
   std::uint32_t prev = 0;
   for (auto t : leaves) {
     w.varint(t - prev);
     prev = t;
   }
-  w.varint(s.preferred_tip);
-  w.svarint(s.last_activity);
-  w.u8(s.completed_at ? 1 : 0);
-  if (s.completed_at) w.svarint(*s.completed_at);
-  w.bytes(s.pending_step_id);
-  w.bytes(s.output);
-  w.bytes(s.error);
-  if (!s.async.empty()) w.bytes(s.async);
+  std::string out = tokenrail::engine_detail::encode_status(s);
+  out[0] = 1;
+  out.insert(2 + node_count.size(), listed);
   return out;
 }
 
