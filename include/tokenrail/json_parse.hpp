@@ -49,5 +49,10 @@ boost::json::value parse_json_text(std::string_view text, boost::system::error_c
 /// The same; throws boost::system::system_error on invalid text, as
 /// boost::json::parse does.
 boost::json::value parse_json_text(std::string_view text, boost::json::storage_ptr sp = {});
+/// True when `text` is one JSON document (valid UTF-8, nesting up to 1,024
+/// levels), checked without building a value: for stored text that is
+/// returned as it is (recorded responses), which a damaged store must not
+/// turn into invalid output. May throw std::bad_alloc. Thread-safe.
+bool is_json_text(std::string_view text);
 
 }  // namespace tokenrail

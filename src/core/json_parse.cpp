@@ -102,6 +102,34 @@ struct exact_handler {
   bool on_comment(boost::json::string_view, boost::json::error_code&) { return true; }
 };
 
+/// Builds nothing: for checking text without making a value of it.
+struct null_handler {
+  static constexpr std::size_t max_object_size = boost::json::object::max_size();
+  static constexpr std::size_t max_array_size = boost::json::array::max_size();
+  static constexpr std::size_t max_key_size = boost::json::string::max_size();
+  static constexpr std::size_t max_string_size = boost::json::string::max_size();
+  using sv = boost::json::string_view;
+  using ec = boost::json::error_code;
+  bool on_document_begin(ec&) { return true; }
+  bool on_document_end(ec&) { return true; }
+  bool on_object_begin(ec&) { return true; }
+  bool on_object_end(std::size_t, ec&) { return true; }
+  bool on_array_begin(ec&) { return true; }
+  bool on_array_end(std::size_t, ec&) { return true; }
+  bool on_key_part(sv, std::size_t, ec&) { return true; }
+  bool on_key(sv, std::size_t, ec&) { return true; }
+  bool on_string_part(sv, std::size_t, ec&) { return true; }
+  bool on_string(sv, std::size_t, ec&) { return true; }
+  bool on_number_part(sv, ec&) { return true; }
+  bool on_int64(std::int64_t, sv, ec&) { return true; }
+  bool on_uint64(std::uint64_t, sv, ec&) { return true; }
+  bool on_double(double, sv, ec&) { return true; }
+  bool on_bool(bool, ec&) { return true; }
+  bool on_null(ec&) { return true; }
+  bool on_comment_part(sv, ec&) { return true; }
+  bool on_comment(sv, ec&) { return true; }
+};
+
 /// Parses a whole document: the value (null on error) and, in `used`, the
 /// bytes consumed (where an error is).
 boost::json::value parse_document(std::string_view text, const boost::json::parse_options& options,
@@ -156,6 +184,15 @@ boost::json::value parse_json_text(std::string_view text, boost::system::error_c
   options.max_depth = 1024;
   std::size_t used = 0;
   return parse_document(text, options, std::move(sp), used, ec);
+}
+
+bool is_json_text(std::string_view text) {
+  boost::json::parse_options options;
+  options.max_depth = 1024;
+  boost::json::basic_parser<null_handler> parser(options);
+  boost::system::error_code ec;
+  const std::size_t used = parser.write_some(false, text.data(), text.size(), ec);
+  return !ec && used == text.size();
 }
 
 boost::json::value parse_json_text(std::string_view text, boost::json::storage_ptr sp) {

@@ -84,9 +84,8 @@ std::string cancel_record_key(std::uint64_t run) {
 }
 
 json::object parse_object(std::string_view text, const char* what) {
-  boost::system::error_code ec;
-  auto v = parse_json_text(text, ec);
-  if (ec || !v.is_object()) fail(errc::STORE_CORRUPT, std::string(what) + " does not parse");
+  auto v = parse_stored_json(text, what);
+  if (!v.is_object()) fail(errc::STORE_CORRUPT, std::string(what) + " does not parse");
   return std::move(v.as_object());
 }
 

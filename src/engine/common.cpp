@@ -145,6 +145,19 @@ void fail_missing_status(storage::read_transaction& tx, std::uint64_t run_id) {
   fail(errc::STORE_CORRUPT, "a run has no status record", std::move(d));
 }
 
+boost::json::value parse_stored_json(std::string_view text, const char* what, boost::json::storage_ptr sp) {
+  boost::system::error_code ec;
+  auto v = parse_json_text(text, ec, std::move(sp));
+  if (ec) fail(errc::STORE_CORRUPT, std::string(what) + " does not parse");
+  return v;
+}
+
+std::string recorded_response(std::string_view text) {
+  // Checked without building a value: a replay stays a copy of the text.
+  if (!is_json_text(text)) fail(errc::STORE_CORRUPT, "a recorded response does not parse");
+  return std::string(text);
+}
+
 loaded_node load_node(storage::read_transaction& tx, std::uint64_t run, std::uint32_t seq,
                       boost::json::storage_ptr storage) {
   auto v = tx.get(storage::table::nodes, node_key(run, seq));

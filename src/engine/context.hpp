@@ -133,6 +133,16 @@ bool refresh_keyring(engine::impl& e);
 /// its cache), STORE_CORRUPT when only the status vanished.
 [[noreturn]] void fail_missing_status(storage::read_transaction& tx, std::uint64_t run_id);
 
+/// JSON text read from a stored record. STORE_CORRUPT ("<what> does not
+/// parse") when it does not: damaged stored bytes are the store's fault,
+/// not an internal error.
+boost::json::value parse_stored_json(std::string_view text, const char* what, boost::json::storage_ptr sp = {});
+
+/// A response recorded earlier (an advance, checkpoint, start, cancel or
+/// callback result), returned again as it is. STORE_CORRUPT when the stored
+/// text is not JSON: a damaged record must not become invalid output.
+std::string recorded_response(std::string_view text);
+
 /// WORKFLOW_NOT_FOUND for `id` with `message` (details: workflowId, pointer).
 /// When the file declaring it was left out at load (config
 /// invalidWorkflowFiles "skip"), the message says why and details add

@@ -22,7 +22,7 @@ std::string op_cancel_run(engine::impl& e, const boost::json::object& req) {
   std::string response;
   e.store->write([&](storage::write_transaction& tx) {
     if (auto v = tx.get(storage::table::callbacks, cancel_record_key(*run))) {
-      response = std::string(*v);
+      response = recorded_response(*v);
       return;
     }
     auto sv = tx.get(storage::table::runs, run_status_key(*run));

@@ -32,7 +32,7 @@ std::string op_checkpoint_workflow(engine::impl& e, const boost::json::object& r
   std::shared_ptr<const run_info> info;
   e.store->read([&](storage::read_transaction& tx) {
     if (auto v = tx.get(storage::table::indexes, key)) {
-      answer = std::string(*v);
+      answer = recorded_response(*v);
       return;
     }
     info = e.run(tx, at.run_id);
@@ -44,7 +44,7 @@ std::string op_checkpoint_workflow(engine::impl& e, const boost::json::object& r
   std::string response;
   e.store->write([&](storage::write_transaction& tx) {
     if (auto v = tx.get(storage::table::indexes, key)) {
-      response = std::string(*v);
+      response = recorded_response(*v);
       return;
     }
     auto sv = tx.get(storage::table::runs, run_status_key(at.run_id));

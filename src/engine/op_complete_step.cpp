@@ -32,7 +32,7 @@ namespace tokenrail::engine_detail {
 namespace {
 
 std::string replay_or_refuse(const boost::json::object& rec, std::string_view digest_hex) {
-  if (!digest_hex.empty() && str_of(rec, "digest") == digest_hex) return std::string(str_of(rec, "response"));
+  if (!digest_hex.empty() && str_of(rec, "digest") == digest_hex) return recorded_response(str_of(rec, "response"));
   refuse_resolved(rec, "/callbackToken");
 }
 

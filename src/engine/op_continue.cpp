@@ -28,12 +28,10 @@ namespace {
 /// A recorded advance: the response if the digest matches, else the error.
 std::string replay_or_refuse(std::string_view stored, const hash32& digest) {
   ack_view a = decode_ack(stored);
-  if (a.digest == as_view(digest)) return std::string(a.response);
+  if (a.digest == as_view(digest)) return recorded_response(a.response);
   boost::json::object d;
   d["pointer"] = "/ackToken";
-  boost::system::error_code ec;
-  auto recorded = parse_json_text(a.response, ec);
-  d["recordedResponse"] = ec ? boost::json::value(std::string(a.response)) : std::move(recorded);
+  d["recordedResponse"] = parse_stored_json(a.response, "a recorded response");
   d["hint"] =
       "this ackToken was already used with a different request; send the same request to get the "
       "recorded response, or call continue_workflow with only the stateToken (rehydrate) for a fresh "

@@ -17,8 +17,8 @@ boost::json::object status_json(std::uint64_t run, const run_status& s, const st
   o["tips"] = std::move(tips);
   o["preferredTip"] = s.node_count ? boost::json::value(format_node_id(run, s.preferred_tip)) : nullptr;
   o["completedAt"] = s.completed_at ? boost::json::value(format_time(*s.completed_at)) : nullptr;
-  o["output"] = s.output.empty() ? boost::json::value(nullptr) : parse_json_text(s.output);
-  o["error"] = s.error.empty() ? boost::json::value(nullptr) : parse_json_text(s.error);
+  o["output"] = s.output.empty() ? boost::json::value(nullptr) : parse_stored_json(s.output, "a run's output");
+  o["error"] = s.error.empty() ? boost::json::value(nullptr) : parse_stored_json(s.error, "a run's error");
   o["nodeCount"] = s.node_count;
   o["lastActivityAt"] = format_time(s.last_activity);
   return o;

@@ -109,7 +109,7 @@ std::string op_start_workflow(engine::impl& e, const boost::json::object& req) {
         // is compared with the recorded run's document (it holds every
         // field of it), so no extra record is needed.
         check_same_start(tx, req, *v, wf->id, context, link ? &link->token : nullptr);
-        response = std::string(*v);
+        response = recorded_response(*v);
         return;
       }
     }

@@ -19,6 +19,19 @@ std::string run_status_key(std::uint64_t run) {
   return k;
 }
 
+namespace {
+
+// A stored step id goes into responses as it is: damaged bytes (invalid
+// UTF-8) would make them invalid JSON. Workflow step ids are letters,
+// digits and . _ - : (workflow/definition.cpp), at most 256 characters.
+std::string_view step_id_of(std::string_view bytes) {
+  if (bytes.size() > 256 || !std::all_of(bytes.begin(), bytes.end(), [](char c) { return c >= 0x21 && c <= 0x7e; }))
+    byte_reader::corrupt();
+  return bytes;
+}
+
+}  // namespace
+
 std::string run_tip_prefix(std::uint64_t run) {
   std::string k;
   k.reserve(13);
@@ -179,9 +192,10 @@ node_record decode_node(std::string_view bytes, std::uint32_t own_seq) {
   n.from_attempt = r.varint32();
   n.created_at = r.svarint();
   n.context_owner = (flags & 2) ? own_seq : r.varint32();
-  n.step_id = r.bytes();
+  n.step_id = step_id_of(r.bytes());
   n.cursor = r.bytes();
   if (flags & 2) n.context = r.bytes();
+  if ((flags & ~3) || !r.done()) byte_reader::corrupt();
   return n;
 }
 
@@ -268,10 +282,11 @@ run_status decode_status(std::string_view bytes) {
   }
   s.last_activity = r.svarint();
   if (r.u8()) s.completed_at = r.svarint();
-  s.pending_step_id = r.bytes();
+  s.pending_step_id = step_id_of(r.bytes());
   s.output = r.bytes();
   s.error = r.bytes();
   if (!r.done()) s.async = r.bytes();   // D8 extension (issue 5): optional trailer
+  if (!r.done()) byte_reader::corrupt();
   return s;
 }
 
@@ -322,6 +337,7 @@ session_head decode_session(std::string_view bytes) {
   h.next_index = r.varint();
   auto hash = r.raw(32);
   std::copy(hash.begin(), hash.end(), reinterpret_cast<char*>(h.last_hash.data()));
+  if (!r.done()) byte_reader::corrupt();
   return h;
 }
 

@@ -433,7 +433,8 @@ boost::json::object export_bundle(storage::read_transaction& tx, std::string_vie
           fail(errc::STORE_CORRUPT, "a run_started event lacks spec.workflowHash");
         }
       }
-      boost::json::value v = parse_json_text(ev.canonical);
+      boost::json::value v = parse_stored_json(ev.canonical, "an event");
+      if (!v.is_object()) fail(errc::STORE_CORRUPT, "an event is not an object");
       auto& o = v.as_object();
       o["prev"] = to_hex(as_view(prev));
       o["hash"] = to_hex(as_view(ev.hash));
