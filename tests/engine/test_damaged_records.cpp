@@ -107,6 +107,8 @@ TEST_CASE("a damaged record is an error as data for every operation that reads i
       [&] { return req("export_session", json::object{{"sessionId", "ses-dmg"}}); },
       [&] { return req("export_session", json::object{{"sessionId", "ses-dmg"}, {"format", "markdown"}}); },
       [&] { return req("inspect_workflow", json::object{{"workflowId", "lin3"}}); },
+      [&] { return req("cancel_run", json::object{{"runId", run3}}); },   // cascades to the children
+      [&] { return req("delete_sessions", json::object{{"sessionIds", json::array{"ses-dmg"}}}); },   // last
   };
 
   const auto records = all_records(*e);
