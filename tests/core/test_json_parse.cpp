@@ -9,6 +9,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <vector>
 
 using namespace tokenrail;
 
@@ -116,4 +117,20 @@ TEST_CASE("parse_json_text reports invalid text as an error code, or throws") {
   std::string deep = std::string(200, '[') + std::string(200, ']');
   parse_json_text(deep, ec);
   CHECK_FALSE(ec);
+}
+
+TEST_CASE("is_json_text accepts exactly what parse_json_text parses") {
+  const std::vector<std::string> texts = {
+      R"({"a":[1,2.5,"x\u00e9",true,null]})", "  [1] ", "\"\xc3\xa9\"", "0", std::string(300, '[') + std::string(300, ']'),
+      // refused: cut short, trailing bytes, invalid UTF-8, empty, too deep
+      R"({"a":)", "[1] 2", "\"\xff\"", "\"\xc3\"", "", std::string(1100, '[') + std::string(1100, ']'),
+      R"({"kind":"ok"})" + std::string("\x01\x7f\xff", 3)};
+  for (const auto& t : texts) {
+    INFO(t.substr(0, 40));
+    boost::system::error_code ec;
+    parse_json_text(t, ec);
+    CHECK(is_json_text(t) == !ec);
+  }
+  CHECK(is_json_text(R"({"a":[1,2.5,"x\u00e9",true,null]})"));
+  CHECK_FALSE(is_json_text("\"\xff\""));
 }
