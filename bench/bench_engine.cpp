@@ -12,7 +12,8 @@
 //
 // Usage: bench_engine [quick]   ("quick": fewer batches, for a smoke run)
 //        bench_engine group  (only the durable 8 threads / 1 thread figure)
-//        bench_engine profile N [lmdb]  (N memory-store, or relaxed LMDB, advances only, for callgrind)
+//        bench_engine profile N [lmdb|replay]  (N memory-store advances, relaxed LMDB advances or
+//                                               replays, and nothing else: for callgrind)
 // LMDB stores live in $TOKENRAIL_BENCH_DIR or the current directory.
 #include <tokenrail/engine/engine.hpp>
 
@@ -541,14 +542,26 @@ int main(int argc, char** argv) {
   if (argc > 2 && std::strcmp(argv[1], "profile") == 0) {
     // For `valgrind --tool=callgrind`: N advances on the memory store (or,
     // with a third argument "lmdb", on a relaxed LMDB store in the current
-    // directory) and nothing else (instructions per advance = difference
-    // of two N).
+    // directory; "replay": 100 advances, then N replays of them) and
+    // nothing else (instructions per operation = difference of two N).
     const bool lmdb = argc > 3 && std::strcmp(argv[3], "lmdb") == 0;
+    const bool replay = argc > 3 && std::strcmp(argv[3], "replay") == 0;
     const fs::path dir = fs::current_path() / "tokenrail-profile-store";
     if (lmdb) fs::remove_all(dir);
     auto e = lmdb ? open_lmdb_engine(dir, "relaxed") : open_engine(json::object{{"backend", "memory"}});
     run_driver d(*e);
-    for (int i = 0, n = std::atoi(argv[2]); i < n; ++i) d.advance();
+    const int n = std::atoi(argv[2]);
+    if (replay) {
+      std::vector<std::string> bodies;
+      for (int i = 0; i < 100; ++i) {
+        d.advance();
+        bodies.push_back(d.body);
+      }
+      for (int i = 0; i < n; ++i) d.resp = e->call("continue_workflow", bodies[i % bodies.size()]);
+      d.check("replay");
+      return 0;
+    }
+    for (int i = 0; i < n; ++i) d.advance();
     return 0;
   }
   if (argc > 1 && std::strcmp(argv[1], "group") == 0) {
