@@ -289,7 +289,7 @@ void write_run(engine::impl& e, storage::write_transaction& tx, const checked_bu
   tx.put(storage::table::runs, run_spec_key(run), json::canonicalize(pr.document));
   run_status status = pr.status;
   write_status(tx, run, status);
-  for (std::uint32_t t : pr.other_tips) tx.put(storage::table::runs, run_tip_key(run, t), "");
+  write_tips(tx, run, pr.other_tips);
   tx.put(storage::table::indexes, session_run_index_key(c.session_id, run), "");
 
   std::map<std::uint32_t, std::uint32_t> owner;   // node -> the node holding its context

@@ -41,6 +41,17 @@ void write_tips_change(storage::write_transaction& tx, std::uint64_t run, run_st
   if (change.add != no_node) tx.put(storage::table::runs, run_tip_key(run, change.add), "");
 }
 
+void write_tips(storage::write_transaction& tx, std::uint64_t run, const std::set<std::uint32_t>& others) {
+  const std::string prefix = run_tip_prefix(run);
+  std::vector<std::string> stale;
+  tx.scan(storage::table::runs, prefix, [&](std::string_view key, std::string_view) {
+    if (key.size() != prefix.size() + 4 || !others.count(get_be32(key.data() + prefix.size()))) stale.emplace_back(key);
+    return true;
+  });
+  for (const auto& k : stale) tx.erase(storage::table::runs, k);
+  for (std::uint32_t t : others) tx.put(storage::table::runs, run_tip_key(run, t), "");
+}
+
 std::vector<std::uint32_t> read_tips(storage::read_transaction& tx, std::uint64_t run, const run_status& s) {
   std::vector<std::uint32_t> tips = s.legacy_tips;
   const std::string prefix = run_tip_prefix(run);

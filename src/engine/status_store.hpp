@@ -14,6 +14,7 @@
 #include <tokenrail/storage/store.hpp>
 
 #include <cstdint>
+#include <set>
 #include <vector>
 
 namespace tokenrail::engine_detail {
@@ -30,6 +31,11 @@ void write_status(storage::write_transaction& tx, std::uint64_t run, run_status&
 /// Applies what status_on_node_created returned to the run's leaf keys.
 /// Call it with the status that rule changed, before write_status.
 void write_tips_change(storage::write_transaction& tx, std::uint64_t run, run_status& s, tips_change change);
+
+/// Replaces the run's leaf keys with `others` (every leaf but the newest
+/// node): for a run written whole from a replay (import_session), over
+/// whatever an earlier import of it left.
+void write_tips(storage::write_transaction& tx, std::uint64_t run, const std::set<std::uint32_t>& others);
 
 /// Every leaf of the run, ascending: the keys, legacy_tips and the newest
 /// node (none for a run without nodes).

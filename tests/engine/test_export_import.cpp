@@ -420,3 +420,27 @@ TEST_CASE("delete_sessions removes the child links of imported delegations", "[s
     CHECK(verify(*e).ok);
   }
 }
+
+// The leaves but the newest are keys of their own (status_store.hpp): a
+// later import of a grown session replaces them, so a leaf that got a child
+// at home stops being one here too.
+TEST_CASE("a grown session's import replaces the leaves of the earlier one", "[sessions][export][forks]") {
+  const auto backend = GENERATE(from_range(backends()));
+  auto a = make_engine(backend, session_defs());
+  auto b = make_engine(backend, {});
+  if (!a || !b) return;
+  auto r0 = start_in(*a, "lin3", "ses-leaves");
+  auto r1 = advance(*a, r0, "one");                                                               // node 1
+  auto h = call(*a, "continue_workflow", json::object{{"stateToken", r0.at("stateToken")}});
+  REQUIRE(error_code(advance(*a, h, "fork")).empty());                                           // node 2
+  REQUIRE(error_code(import_bundle(*b, export_bundle(*a, "ses-leaves"))).empty());
+  const auto run = r0.at("session").at("runId");
+  const std::string rid(run.as_string());
+  CHECK(get_run(*b, run).at("status").at("tips") == json::array{json::value(rid + "/1"), json::value(rid + "/2")});
+  // Node 1, an older leaf, gets a child at home; the session is imported again.
+  REQUIRE(error_code(advance(*a, r1, "two")).empty());                                          // node 3
+  REQUIRE(error_code(import_bundle(*b, export_bundle(*a, "ses-leaves"))).empty());
+  CHECK(get_run(*b, run).at("status").at("tips") == json::array{json::value(rid + "/2"), json::value(rid + "/3")});
+  CHECK(get_run(*b, run) == get_run(*a, run));
+  CHECK(verify_report_of(*b).ok);
+}
