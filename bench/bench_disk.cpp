@@ -15,12 +15,12 @@
 // The second part asks whether the device serves concurrent syncs in
 // parallel: threads that each rewrite scattered pages of their own file
 // and sync it, 1 thread against 8. If 8 threads move barely more pages a
-// second than one, the device's page rate, not the number of syncs, is
-// what a durable advance pays for, and batching can only help by writing
-// fewer pages per advance.
+// second than one, the device does not serve syncs side by side: 8
+// writers gain only by sharing syncs (group commit), and a shared sync
+// still grows with each scattered page it adds.
 //
 // The files live in $TOKENRAIL_BENCH_DIR or the current directory (the
-// disk the other benches' stores use) and is removed afterwards.
+// disk the other benches' stores use) and are removed afterwards.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
