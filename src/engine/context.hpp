@@ -59,13 +59,29 @@ struct engine::impl {
   std::string keyring_path;             // empty: the keyring is not persisted
   std::mutex keyring_mutex;             // serializes rotate_key
   token::keyring ring;                  // guarded by keyring_mutex
-  /// The codec in use; swapped whole on rotation so readers never lock.
-  std::atomic<std::shared_ptr<const token::codec>> codec_ptr;
+  /// The codec in use, replaced whole on rotation. Guarded by a mutex held
+  /// only to copy or swap the pointer: as cheap as an uncontended
+  /// std::atomic<std::shared_ptr>, whose libstdc++ 12 load releases its
+  /// lock bit with a relaxed store, so the pointer read is formally not
+  /// ordered before the next swap (ThreadSanitizer reports it).
+  mutable std::mutex codec_mutex;
+  std::shared_ptr<const token::codec> codec_ptr;   // guarded by codec_mutex
   workflow::library library;
   clock_fn clock;
   engine_detail::limits limits;
 
-  std::shared_ptr<const token::codec> codec() const { return codec_ptr.load(std::memory_order_acquire); }
+  std::shared_ptr<const token::codec> codec() const {
+    std::lock_guard lock(codec_mutex);
+    return codec_ptr;
+  }
+  /// Makes `next` the codec in use; the one it replaces is released after
+  /// the lock, by whichever caller holds it last.
+  void set_codec(std::shared_ptr<const token::codec> next) {
+    {
+      std::lock_guard lock(codec_mutex);
+      codec_ptr.swap(next);
+    }
+  }
   std::int64_t now() const { return clock(); }
 
   /// The compiled workflow pinned under `hash`: the library's if it has that

@@ -231,7 +231,7 @@ result<std::unique_ptr<engine>> engine::open(const boost::json::value& config, c
       }
       p->persistent_keyring = true;
     }
-    p->codec_ptr.store(std::make_shared<const token::codec>(p->ring));
+    p->set_codec(std::make_shared<const token::codec>(p->ring));
 
     // Format marker: refuse stores written by a newer engine; mark a store
     // of an earlier format with this one (it is read as it is). Read

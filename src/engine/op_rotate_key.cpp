@@ -90,7 +90,7 @@ bool refresh_keyring(engine::impl& e) {
   if (latest.entries().size() == e.ring.entries().size()) return false;
   auto codec = std::make_shared<const token::codec>(latest);
   e.ring = std::move(latest);
-  e.codec_ptr.store(std::move(codec), std::memory_order_release);
+  e.set_codec(std::move(codec));
   return true;
 }
 
@@ -126,7 +126,7 @@ std::string op_rotate_key(engine::impl& e, const boost::json::object&) {
   });
   auto codec = std::make_shared<const token::codec>(next);
   e.ring = std::move(next);
-  e.codec_ptr.store(std::move(codec), std::memory_order_release);
+  e.set_codec(std::move(codec));
   boost::json::object r;
   r["keyId"] = id;
   r["previousKeyId"] = previous;
