@@ -54,8 +54,8 @@ constexpr std::string_view kind_codes[] = {
 };
 
 std::uint8_t kind_code(std::string_view kind) {
-  for (std::uint8_t i = 1; i < std::size(kind_codes); ++i)
-    if (kind_codes[i] == kind) return i;
+  for (std::size_t i = 1; i < std::size(kind_codes); ++i)
+    if (kind_codes[i] == kind) return static_cast<std::uint8_t>(i);
   return 0;
 }
 

@@ -6,8 +6,8 @@
 #include <sodium.h>
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
+#include <system_error>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -19,7 +19,7 @@ namespace {
 constexpr std::size_t max_keyring_bytes = 1u << 20;
 
 error keyring_error(std::string message, const std::string& path, int err = 0) {
-  if (err) message += std::string(": ") + std::strerror(err);
+  if (err) message += ": " + std::system_category().message(err);   // strerror is not thread-safe
   boost::json::object details;
   details["path"] = path;
   return error::make(errc::KEYRING_ERROR, std::move(message), std::move(details));

@@ -234,7 +234,7 @@ result<void> prepare_directory(const env_options& o) {
     return {};
   }
   const int err = errno;
-  if (err != ENOENT) return make_error(classify(err), fmt::format("cannot reach the store path: {}", std::strerror(err)), o.path);
+  if (err != ENOENT) return make_error(classify(err), fmt::format("cannot reach the store path: {}", std::system_category().message(err)), o.path);
   if (o.read_only) return make_error(errc::INVALID_CONFIG, "no store at this path (opened read-only)", o.path);
   std::error_code ec;
   std::filesystem::create_directories(o.path, ec);

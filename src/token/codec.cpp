@@ -163,14 +163,15 @@ codec::codec(const keyring& ring) {
   // from_entries() and from_json() make usable ones.
   if (ring.entries().empty()) fail(errc::INVALID_CONFIG, "the keyring has no keys");
   keys_.reserve(ring.entries().size());
-  for (const auto& e : ring.entries()) keys_.emplace_back(e.id, std::make_shared<const derived>(e));
   current_id_ = ring.current().id;
+  for (const auto& e : ring.entries()) {
+    keys_.emplace_back(e.id, std::make_shared<const derived>(e));
+    if (e.id == current_id_) current_ = keys_.back().second.get();
+  }
 }
 
 void codec::mint_to(kind k, const payload& p, std::string& out) const {
-  const derived* d = nullptr;
-  for (const auto& [id, dk] : keys_)
-    if (id == current_id_) d = dk.get();
+  const derived* d = current_;   // ring.current() is one of its entries: never null
 
   std::uint8_t plain[plain_len] = {};
   put_be(plain, p.run_id, 8);

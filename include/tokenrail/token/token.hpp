@@ -136,7 +136,7 @@ class codec {
   struct derived;
   std::vector<std::pair<std::uint16_t, std::shared_ptr<const derived>>> keys_;
   std::uint16_t current_id_ = 0;
-  friend struct codec_access;
+  const derived* current_ = nullptr;   // the entry of current_id_, owned by keys_
 };
 
 }  // namespace tokenrail::token
