@@ -51,12 +51,19 @@ errc classify(int rc) noexcept {
   }
 }
 
+/// LMDB's text for rc. mdb_strerror passes system error numbers to
+/// strerror, which is not thread-safe; those go through std::system_category.
+std::string lmdb_message(int rc) {
+  if (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE) return mdb_strerror(rc);
+  return std::system_category().message(rc);
+}
+
 error make_error(errc code, std::string message, const std::string& path, int rc = 0) {
   boost::json::object details;
   details["path"] = path;
   if (rc != 0) {
     details["lmdbCode"] = rc;
-    details["lmdbMessage"] = mdb_strerror(rc);
+    details["lmdbMessage"] = lmdb_message(rc);
   }
   return error::make(code, std::move(message), std::move(details));
 }
@@ -266,7 +273,7 @@ result<void> check_store_files(const std::string& dir, bool read_only) {
 
 error lmdb_error(int rc, std::string_view what, const std::string& path) {
   const errc code = classify(rc);
-  std::string message = fmt::format("LMDB: {}: {}", what, mdb_strerror(rc));
+  std::string message = fmt::format("LMDB: {}: {}", what, lmdb_message(rc));
   if (code == errc::STORE_READ_ONLY) message += " (the store cannot be written; open it read-only to read it)";
   return make_error(code, std::move(message), path, rc);
 }
@@ -512,7 +519,7 @@ result<std::shared_ptr<env>> open_env(const env_options& o) {
       error err = lmdb_error(rc, "opening the store read-only", canonical);
       err.message = fmt::format("LMDB: opening the store read-only: {} (readers need to read data.mdb and to "
                                 "write lock.mdb, LMDB's reader table, or create it in the store directory)",
-                                mdb_strerror(rc));
+                                lmdb_message(rc));
       return err;
     }
     return lmdb_error(rc, "opening the store", canonical);
