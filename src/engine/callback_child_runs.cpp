@@ -104,7 +104,7 @@ std::optional<parent_link> read_parent_link(engine::impl& e, const json::object&
   auto* t = po.if_contains("callbackToken");
   if (!t) throw failure(error::at(errc::INVALID_REQUEST, "/parent/callbackToken", "a callbackToken"));
   link.token = std::string(t->as_string());
-  auto v = e.codec()->verify(token::kind::callback, link.token, "parent/callbackToken");
+  auto v = verify_adopting_keys(e, token::kind::callback, link.token, "parent/callbackToken");
   if (!v) {
     auto err = std::move(v).error();
     if (err.details.is_object()) err.details.as_object()["pointer"] = "/parent/callbackToken";

@@ -87,14 +87,25 @@ void engine::impl::remember(std::shared_ptr<const run_info> info) {
 
 namespace engine_detail {
 
+result<token::payload> verify_adopting_keys(engine::impl& e, token::kind k, std::string_view text,
+                                            std::string_view field) {
+  const auto codec = e.codec();
+  auto p = codec->verify(k, text, field);
+  if (p || p.error().code != errc::TOKEN_UNKNOWN_KEY) return p;
+  // A key this engine has never seen may come from a rotation in another
+  // engine or process sharing the keyring file: adopt it and try again.
+  // Again whenever the codec changed, not only when this call changed it:
+  // another thread may have adopted the key between the first try and the
+  // refresh, which then finds nothing new.
+  refresh_keyring(e);
+  if (const auto now = e.codec(); now != codec) p = now->verify(k, text, field);
+  return p;
+}
+
 token::payload verify_token(engine::impl& e, token::kind k, const boost::json::object& req,
                             std::string_view field) {
   const auto& text = req.at(field).as_string();
-  auto p = e.codec()->verify(k, std::string_view(text.data(), text.size()), field);
-  // A key this engine has never seen may come from a rotation in another
-  // process sharing the keyring file: adopt it once and try again.
-  if (!p && p.error().code == errc::TOKEN_UNKNOWN_KEY && refresh_keyring(e))
-    p = e.codec()->verify(k, std::string_view(text.data(), text.size()), field);
+  auto p = verify_adopting_keys(e, k, std::string_view(text.data(), text.size()), field);
   if (!p) {
     error err = std::move(p).error();
     if (err.details.is_null()) err.details = boost::json::object();

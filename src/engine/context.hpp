@@ -140,9 +140,17 @@ std::string op_delete_sessions(engine::impl&, const boost::json::object&);
 
 // ---- helpers shared by handlers -------------------------------------------
 
-/// Re-reads the keyring file and adopts keys another process added by
-/// rotating; true when the keyring changed. False without a keyring file.
-bool refresh_keyring(engine::impl& e);
+/// Re-reads the keyring file and adopts keys another engine or process
+/// added by rotating. Nothing without a keyring file. Takes the keyring
+/// mutex, which rotate_key holds while it writes: never call it inside a
+/// store transaction.
+void refresh_keyring(engine::impl& e);
+
+/// The codec's verify; a TOKEN_UNKNOWN_KEY refreshes the keyring and
+/// verifies again if the codec changed meanwhile. For tokens in requests,
+/// outside store transactions (see refresh_keyring).
+result<token::payload> verify_adopting_keys(engine::impl& e, token::kind k, std::string_view text,
+                                            std::string_view field = {});
 
 /// Fails for a run whose status record is missing: RUN_NOT_FOUND when the
 /// run itself is gone too (deleted, maybe by another process holding it in

@@ -83,15 +83,14 @@ token::keyring latest_keyring(const engine::impl& e) {
 
 }  // namespace
 
-bool refresh_keyring(engine::impl& e) {
-  if (!e.persistent_keyring) return false;
+void refresh_keyring(engine::impl& e) {
+  if (!e.persistent_keyring) return;
   std::lock_guard lock(e.keyring_mutex);
   token::keyring latest = latest_keyring(e);
-  if (latest.entries().size() == e.ring.entries().size()) return false;
+  if (latest.entries().size() == e.ring.entries().size()) return;
   auto codec = std::make_shared<const token::codec>(latest);
   e.ring = std::move(latest);
   e.set_codec(std::move(codec));
-  return true;
 }
 
 std::string op_rotate_key(engine::impl& e, const boost::json::object&) {

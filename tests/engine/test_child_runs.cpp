@@ -117,3 +117,37 @@ TEST_CASE("a cancelled child completes its parent's step with cancelled", "[asyn
   CHECK(get_run(*e, run_id_of(p)).at("status").at("pendingStepId") == "review");
   CHECK(verify(*e).ok);
 }
+
+TEST_CASE("a child run started through another engine of the store takes a callbackToken minted after a rotation",
+          "[async][child]") {
+  // Two engines on one store share the keyring file. The parent's engine
+  // rotates, then mints the callbackToken with the new key; the other
+  // engine has never seen that key and must adopt it from the file, not
+  // refuse the token (TOKEN_UNKNOWN_KEY).
+  const std::string dir = fresh_dir("lmdb-child-two-engines");
+  auto open = [&] {
+    json::object cfg{{"store", json::object{{"backend", "lmdb"}, {"path", dir}, {"durability", "relaxed"}}},
+                     {"workflows", json::array{std::string(TOKENRAIL_FIXTURES) + "/engine/async"}}};
+    auto e = tokenrail::engine::open(json::value(cfg), test_clock());
+    if (!e) FAIL("engine::open failed: " << json::serialize(e.error().to_json()));
+    return std::move(*e);
+  };
+  auto home = open();
+  auto other = open();
+  auto p = start(*home, "async-parent");
+  const auto parent = run_id_of(p);
+  REQUIRE(error_code(call(*home, "rotate_key", json::object{})).empty());
+  auto s = suspend(*home, p);
+  REQUIRE(error_code(s).empty());
+
+  auto c = start_child(*other, s.at("callbackToken"));
+  INFO(json::serialize(c));
+  REQUIRE(error_code(c).empty());
+  auto done = advance(*other, c, "child found: use LRU");
+  REQUIRE(done.at("isComplete") == true);
+  auto gp = get_run(*home, parent);
+  INFO(json::serialize(gp));
+  CHECK(gp.at("status").at("phase") == "Running");
+  CHECK(gp.at("status").at("lastResult").at("resolvedBy") == "child_run");
+  CHECK(gp.at("status").at("lastResult").at("childRunId") == run_id_of(c));
+}

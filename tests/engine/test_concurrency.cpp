@@ -1,6 +1,8 @@
 // The engine is safe to call from many threads (D6, D9).
 #include "engine/support.hpp"
 
+#include <algorithm>
+#include <mutex>
 #include <thread>
 
 using namespace trtest;
@@ -47,4 +49,61 @@ TEST_CASE("threads advancing different runs concurrently all succeed", "[engine]
   for (auto& t : threads) t.join();
   CHECK(failures == 0);
   CHECK(verify(*e).ok);
+}
+
+TEST_CASE("two engines on one LMDB store in one process: threads advance through both while both rotate keys",
+          "[engine][concurrency]") {
+  // A host may open one store twice (two MCP servers in one process): the
+  // engines share the LMDB environment and the keyring file. Every step is
+  // advanced through the other engine than the one that minted its tokens,
+  // so a rotation in one engine reaches the other through the keyring file
+  // (an unknown key id makes it reload the file) while both are in use.
+  const std::string dir = fresh_dir("lmdb-two-engines");
+  auto open = [&] {
+    json::object cfg{{"store", json::object{{"backend", "lmdb"}, {"path", dir}, {"durability", "relaxed"}}},
+                     {"definitions", json::array{linear_workflow("lin5", 5)}}};
+    auto e = tokenrail::engine::open(json::value(cfg), test_clock());
+    if (!e) FAIL("engine::open failed: " << json::serialize(e.error().to_json()));
+    return std::move(*e);
+  };
+  auto first = open();
+  auto second = open();
+  tokenrail::engine* engines[2] = {first.get(), second.get()};
+
+  std::mutex mu;
+  std::vector<std::string> problems;
+  std::vector<std::int64_t> key_ids;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      int which = t % 2;
+      for (int k = 0; k < 6; ++k) {
+        auto r = start(*engines[which], "lin5");
+        while (error_code(r).empty() && r.as_object().contains("ackToken")) {
+          which ^= 1;
+          r = advance(*engines[which], r);
+        }
+        if (!error_code(r).empty()) {
+          std::lock_guard lock(mu);
+          problems.push_back(json::serialize(r));
+          return;
+        }
+        if (k == 2) {
+          auto rotated = call(*engines[which], "rotate_key", json::object{});
+          std::lock_guard lock(mu);
+          if (!error_code(rotated).empty()) problems.push_back(json::serialize(rotated));
+          else key_ids.push_back(rotated.at("keyId").as_int64());
+        }
+      }
+    });
+  for (auto& th : threads) th.join();
+  INFO((problems.empty() ? std::string() : problems.front()));
+  CHECK(problems.empty());
+  // Eight rotations through two engines, serialized by the keyring file's
+  // lock: eight new keys, none handed out twice.
+  std::sort(key_ids.begin(), key_ids.end());
+  CHECK(key_ids.size() == 8);
+  CHECK(std::adjacent_find(key_ids.begin(), key_ids.end()) == key_ids.end());
+  CHECK(verify(*first).ok);
+  CHECK(verify(*second).ok);
 }
