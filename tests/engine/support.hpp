@@ -68,6 +68,22 @@ inline std::unique_ptr<tokenrail::engine> make_engine(const std::string& backend
   return std::move(*e);
 }
 
+/// An engine on the relaxed LMDB store in `dir` with the keyring file
+/// <dir>/keyring.json: engines opened on one dir share the store and the
+/// keyring (as two hosts in one process would).
+inline std::unique_ptr<tokenrail::engine> shared_lmdb_engine(const std::string& dir,
+                                                             std::vector<json::value> definitions,
+                                                             std::vector<std::string> dirs = {}) {
+  json::array defs(definitions.begin(), definitions.end());
+  json::array wd(dirs.begin(), dirs.end());
+  json::object cfg{{"store", json::object{{"backend", "lmdb"}, {"path", dir}, {"durability", "relaxed"}}},
+                   {"definitions", std::move(defs)},
+                   {"workflows", std::move(wd)}};
+  auto e = tokenrail::engine::open(json::value(cfg), test_clock());
+  if (!e) FAIL("engine::open failed: " << json::serialize(e.error().to_json()));
+  return std::move(*e);
+}
+
 inline json::value call(tokenrail::engine& e, std::string_view op, const json::value& req) {
   return json::parse(e.call(op, json::serialize(req)));
 }

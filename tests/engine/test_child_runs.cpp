@@ -125,15 +125,9 @@ TEST_CASE("a child run started through another engine of the store takes a callb
   // engine has never seen that key and must adopt it from the file, not
   // refuse the token (TOKEN_UNKNOWN_KEY).
   const std::string dir = fresh_dir("lmdb-child-two-engines");
-  auto open = [&] {
-    json::object cfg{{"store", json::object{{"backend", "lmdb"}, {"path", dir}, {"durability", "relaxed"}}},
-                     {"workflows", json::array{std::string(TOKENRAIL_FIXTURES) + "/engine/async"}}};
-    auto e = tokenrail::engine::open(json::value(cfg), test_clock());
-    if (!e) FAIL("engine::open failed: " << json::serialize(e.error().to_json()));
-    return std::move(*e);
-  };
-  auto home = open();
-  auto other = open();
+  const std::string fixtures = std::string(TOKENRAIL_FIXTURES) + "/engine/async";
+  auto home = shared_lmdb_engine(dir, {}, {fixtures});
+  auto other = shared_lmdb_engine(dir, {}, {fixtures});
   auto p = start(*home, "async-parent");
   const auto parent = run_id_of(p);
   REQUIRE(error_code(call(*home, "rotate_key", json::object{})).empty());

@@ -59,15 +59,8 @@ TEST_CASE("two engines on one LMDB store in one process: threads advance through
   // so a rotation in one engine reaches the other through the keyring file
   // (an unknown key id makes it reload the file) while both are in use.
   const std::string dir = fresh_dir("lmdb-two-engines");
-  auto open = [&] {
-    json::object cfg{{"store", json::object{{"backend", "lmdb"}, {"path", dir}, {"durability", "relaxed"}}},
-                     {"definitions", json::array{linear_workflow("lin5", 5)}}};
-    auto e = tokenrail::engine::open(json::value(cfg), test_clock());
-    if (!e) FAIL("engine::open failed: " << json::serialize(e.error().to_json()));
-    return std::move(*e);
-  };
-  auto first = open();
-  auto second = open();
+  auto first = shared_lmdb_engine(dir, {linear_workflow("lin5", 5)});
+  auto second = shared_lmdb_engine(dir, {linear_workflow("lin5", 5)});
   tokenrail::engine* engines[2] = {first.get(), second.get()};
 
   std::mutex mu;
